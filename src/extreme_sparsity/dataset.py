@@ -1,0 +1,82 @@
+"""The double-digit data set: building it from MNIST into one HDF5 file, and loading it as tensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+from . import task
+from .atomic import atomic_path
+
+SPLITS = ("train", "test")
+FORMAT_VERSION = 1
+
+
+def pair_split(images: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """Arrays of one split of the double-digit task, pairs drawn by :func:`task.draw_pairs`."""
+    first, partner = task.draw_pairs(labels, seed)
+    sources = np.stack([first, partner], axis=1)
+    digits = labels[sources]
+    return {
+        "images": images[sources],  # (S, 2, 28, 28) uint8: image of sub-network 0, then 1
+        "digits": digits,
+        "source_indices": sources,
+        "target": task.global_target(digits[:, 0], digits[:, 1]),
+    }
+
+
+def write(path: str | Path, splits: dict[str, dict[str, np.ndarray]], attributes: dict) -> None:
+    """Atomically write the splits and provenance attributes to one HDF5 file."""
+    with atomic_path(path) as temporary:
+        with h5py.File(temporary, "w") as handle:
+            handle.attrs["format_version"] = FORMAT_VERSION
+            for key, value in attributes.items():
+                handle.attrs[key] = value
+            for split, arrays in splits.items():
+                group = handle.create_group(split)
+                for name, array in arrays.items():
+                    group.create_dataset(name, data=array, compression="gzip" if name == "images" else None)
+                group.attrs["n_kept"] = len(arrays["target"])
+
+
+@dataclass(frozen=True)
+class PairedDigits:
+    """One split in memory: inputs (S, 2, 784) float32, digits (S, 2), global targets (S,)."""
+
+    inputs: torch.Tensor
+    digits: torch.Tensor
+    target: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+    def to(self, device: torch.device | str) -> "PairedDigits":
+        return PairedDigits(self.inputs.to(device), self.digits.to(device), self.target.to(device))
+
+    def subset(self, indices: torch.Tensor | slice) -> "PairedDigits":
+        return PairedDigits(self.inputs[indices], self.digits[indices], self.target[indices])
+
+    def labels(self, task_name: str) -> torch.Tensor:
+        """Targets of a task: ``"global"`` (parity task) or ``"digit0"``/``"digit1"`` (sub-tasks)."""
+        if task_name == "global":
+            return self.target
+        if task_name in ("digit0", "digit1"):
+            return self.digits[:, int(task_name[-1])]
+        raise ValueError(f"unknown task {task_name!r}")
+
+
+def load(path: str | Path, split: str, mean: float, std: float) -> PairedDigits:
+    """Load one split and normalise it once: (pixel / 255 - mean) / std, flattened to 784 inputs."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    with h5py.File(path, "r") as handle:
+        group = handle[split]
+        images = torch.from_numpy(group["images"][()])
+        digits = torch.from_numpy(group["digits"][()]).long()
+        target = torch.from_numpy(group["target"][()]).long()
+    inputs = images.reshape(len(images), 2, -1).float().div_(255.0).sub_(mean).div_(std)
+    return PairedDigits(inputs, digits, target)

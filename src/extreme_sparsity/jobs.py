@@ -1,0 +1,37 @@
+"""What every workflow script needs: a log, a thread count, and clean failures for known errors."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from .checkpoint import UnsafeCheckpoint
+from .mnist import MnistError
+from .training import TrainingDiverged
+
+EXPECTED_ERRORS = (MnistError, TrainingDiverged, UnsafeCheckpoint)
+
+
+@contextlib.contextmanager
+def job(log_path: str | Path, threads: int = 1) -> Iterator[Callable[[str], None]]:
+    """Run a job body with ``torch`` limited to ``threads`` and a ``log`` function (file + stderr).
+
+    A known error ends the job with its message only (no traceback): the message says what to do.
+    """
+    torch.set_num_threads(max(1, int(threads)))
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as handle:
+
+        def log(message: str) -> None:
+            print(message, file=handle, flush=True)
+            print(message, file=sys.stderr, flush=True)
+
+        try:
+            yield log
+        except EXPECTED_ERRORS as error:
+            log(f"ERROR: {error}")
+            sys.exit(1)

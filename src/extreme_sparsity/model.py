@@ -1,0 +1,127 @@
+"""The global model of section 2.2: two dense recurrent sub-networks joined by sparse connections.
+
+Sub-network n (n = 0, 1; m = 1 - n) runs equation (3) for T steps on the same input, from h_0 = 0:
+
+    h_t(n) = tanh(W_ih(n) x(n) + b_ih(n) + W_hh(n) h_{t-1}(n) + b_hh(n) + W_sparse(m->n) h_{t-1}(m))
+
+then reads out r(n) = W_hr(n) h_T(n) + b_hr(n), or through a linear bottleneck b(n) in the
+bottleneck architecture (fig. 1b). The sub-network whose readout has the largest maximum decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .deep_r import SparseConnections
+from .sparsity import n_connections
+
+DECISIONS = ("max", "max_abs")
+SPARSE_INPUTS = ("direct", "through_recurrent")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape and variant of a global model; ``bottleneck=0`` is the plain architecture."""
+
+    sparsity: float
+    n_hidden: int = 100
+    n_inputs: int = 784
+    n_classes: int = 10
+    n_steps: int = 5
+    bottleneck: int = 0
+    init_bound: float = 0.1
+    decision: str = "max"
+    sparse_input: str = "direct"
+
+    def __post_init__(self):
+        if self.decision not in DECISIONS:
+            raise ValueError(f"decision must be one of {DECISIONS}, got {self.decision!r}")
+        if self.sparse_input not in SPARSE_INPUTS:
+            raise ValueError(f"sparse_input must be one of {SPARSE_INPUTS}, got {self.sparse_input!r}")
+
+    @property
+    def n_active(self) -> int:
+        return n_connections(self.sparsity, self.n_hidden)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> nn.Parameter:
+    return nn.Parameter(torch.empty(shape).uniform_(-bound, bound, generator=generator))
+
+
+class GlobalModel(nn.Module):
+    """Both sub-networks stored stacked along a leading axis of size 2 (index = sub-network n)."""
+
+    def __init__(self, config: ModelConfig, generator: torch.Generator):
+        super().__init__()
+        self.config = config
+        n, i, c, b = config.n_hidden, config.n_inputs, config.n_classes, config.bottleneck
+        bound = config.init_bound
+        self.w_ih = _uniform((2, n, i), bound, generator)
+        self.b_ih = _uniform((2, n), bound, generator)
+        self.w_hh = _uniform((2, n, n), bound, generator)
+        self.b_hh = _uniform((2, n), bound, generator)
+        self.sparse = SparseConnections(n, config.n_active, bound, generator)
+        if b:
+            self.w_hb = _uniform((2, b, n), bound, generator)
+            self.b_hb = _uniform((2, b), bound, generator)
+            self.w_br = _uniform((2, c, b), bound, generator)
+            self.b_br = _uniform((2, c), bound, generator)
+        else:
+            self.w_hr = _uniform((2, c, n), bound, generator)
+            self.b_hr = _uniform((2, c), bound, generator)
+
+    def recurrent_matrix(self) -> torch.Tensor:
+        """The (2N x 2N) matrix acting on [h(0), h(1)]: W_hh on the diagonal blocks, W_sparse off it.
+
+        Both sub-networks then advance with a single matrix product per time step.
+        """
+        w_hh, w_sparse = self.w_hh, self.sparse.weight()  # w_sparse[n] = W_sparse(m->n)
+        if self.config.sparse_input == "through_recurrent":
+            # Authors' code variant: the other sub-network's input is added to h before W_hh.
+            w_sparse = torch.bmm(w_hh, w_sparse)
+        top = torch.cat([w_hh[0], w_sparse[0]], dim=1)
+        bottom = torch.cat([w_sparse[1], w_hh[1]], dim=1)
+        return torch.cat([top, bottom], dim=0)
+
+    def hidden_states(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Final hidden states h_T, shape (batch, 2, N), for inputs of shape (batch, 2, n_inputs)."""
+        batch, n = inputs.shape[0], self.config.n_hidden
+        # The input is the same at every step: project it once (W_ih x + b_ih + b_hh).
+        drive = torch.einsum("bsi,shi->bsh", inputs, self.w_ih) + (self.b_ih + self.b_hh)
+        drive = drive.reshape(batch, 2 * n)
+        hidden = torch.tanh(drive)  # t = 1, from h_0 = 0
+        if self.config.n_steps > 1:
+            recurrent_t = self.recurrent_matrix().t()
+            for _ in range(self.config.n_steps - 1):
+                hidden = torch.tanh(torch.addmm(drive, hidden, recurrent_t))
+        return hidden.view(batch, 2, n)
+
+    def bottleneck_states(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Bottleneck layer b(n) = W_hb(n) h_T(n) + b_hb(n), shape (batch, 2, bottleneck)."""
+        return torch.einsum("bsh,skh->bsk", hidden, self.w_hb) + self.b_hb
+
+    def readouts(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Readouts r(n) of both sub-networks, shape (batch, 2, n_classes)."""
+        if self.config.bottleneck:
+            return torch.einsum("bsk,sck->bsc", self.bottleneck_states(hidden), self.w_br) + self.b_br
+        return torch.einsum("bsh,sch->bsc", hidden, self.w_hr) + self.b_hr
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.readouts(self.hidden_states(inputs))
+
+
+def decide(readouts: torch.Tensor, rule: str = "max") -> tuple[torch.Tensor, torch.Tensor]:
+    """Competitive max decision: mu = argmax_n max r(n); returns (r(mu), mu).
+
+    ``rule="max_abs"`` compares max |r(n)| instead (the authors' code).
+    """
+    certainty = readouts.abs() if rule == "max_abs" else readouts
+    chooser = certainty.amax(dim=2).argmax(dim=1)
+    chosen = readouts[torch.arange(len(readouts), device=readouts.device), chooser]
+    return chosen, chooser

@@ -1,0 +1,60 @@
+"""From the workflow's config (config/config.yaml) to the objects one job needs.
+
+Kept apart from the rules so that the same mapping is used by every job and tested on its own.
+"""
+
+from __future__ import annotations
+
+from .model import ModelConfig
+from .sparsity import annealed_noise, format_sparsity, geometric_schedule, sparsity_grid
+from .training import TrainingConfig
+
+ARCHITECTURES = ("plain", "bottleneck")
+
+
+def sparsities(config: dict) -> list[str]:
+    """The p values of the study as canonical strings (the p wildcard of every path)."""
+    values = config["sparsity"]["values"] or sparsity_grid(config["model"]["n_hidden"], config["sparsity"]["grid_size"])
+    return sorted({format_sparsity(p) for p in values}, key=float)
+
+
+def seeds(config: dict) -> list[int]:
+    """Model seeds 0 .. n_seeds - 1."""
+    return list(range(config["n_seeds"]))
+
+
+def model_config(config: dict, architecture: str, sparsity: float) -> ModelConfig:
+    """The ModelConfig of one architecture at sparsity p."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+    model = config["model"]
+    return ModelConfig(
+        sparsity=float(sparsity),
+        n_hidden=model["n_hidden"],
+        n_steps=model["n_steps"],
+        bottleneck=model["bottleneck_size"] if architecture == "bottleneck" else 0,
+        init_bound=model["init_bound"],
+        decision=model["decision"],
+        sparse_input=model["sparse_input"],
+    )
+
+
+def training_config(config: dict, architecture: str, sparsity: float, seed: int) -> TrainingConfig:
+    """The TrainingConfig of one (architecture, p, seed), with Deep-R's p-dependent values."""
+    training, deep_r = config["training"], config["deep_r"]
+    n_hidden = config["model"]["n_hidden"]
+    return TrainingConfig(
+        seed=int(seed),
+        epochs=training["epochs"][architecture],
+        batch_size=training["batch_size"],
+        optimizer=training["optimizer"],
+        lr=training["lr"],
+        rho=training["rho"],
+        betas=tuple(training["betas"]),
+        deep_r_lr=geometric_schedule(float(sparsity), n_hidden, *deep_r["lr_range"]),
+        deep_r_betas=tuple(deep_r["betas"]),
+        noise_std=annealed_noise(float(sparsity), n_hidden, deep_r["noise_std"], deep_r["noise_annealing"]),
+        l1=deep_r["l1"],
+        reactivation_value=deep_r["reactivation_value"],
+        checkpoint_selection=training["checkpoint_selection"],
+    )

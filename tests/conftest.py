@@ -1,0 +1,99 @@
+"""Shared fixtures: the MNIST folder the tests use and a copy of the project to run workflows in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data"
+MNIST_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def _real_mnist_available() -> bool:
+    raw = SHARED_MNIST / "MNIST" / "raw"
+    return all((raw / f"{name}.gz").is_file() for name in MNIST_NAMES)
+
+
+def write_tiny_mnist(root: Path, n_train: int = 600, n_test: int = 200, seed: int = 0) -> Path:
+    """Write a small uncompressed IDX data set in torchvision's layout: each digit a distinct blob."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for prefix, count in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, 10, count).astype(np.uint8)
+        images = rng.integers(0, 40, (count, 28, 28)).astype(np.uint8)
+        for index, label in enumerate(labels):  # digit d lights up rows 2d..2d+5
+            images[index, 2 * label : 2 * label + 6, 4:24] = 255
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 0x803, count, 28, 28) + images.tobytes())
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x801, count) + labels.tobytes())
+    return root
+
+
+@pytest.fixture(scope="session")
+def mnist_root(tmp_path_factory) -> Path:
+    """The real MNIST from ../shared when present, else a tiny IDX set written for the tests."""
+    if _real_mnist_available():
+        return SHARED_MNIST
+    return write_tiny_mnist(tmp_path_factory.mktemp("tiny_mnist"))
+
+
+@pytest.fixture(scope="session")
+def real_mnist_root() -> Path:
+    """The real MNIST; tests that need it are skipped (with the reason shown) where it is absent."""
+    if not _real_mnist_available():
+        pytest.skip(f"real MNIST not found in {SHARED_MNIST}/MNIST/raw")
+    return SHARED_MNIST
+
+
+def copy_project(destination: Path) -> Path:
+    """Copy what a workflow run needs (no venv, no results) so that tests can edit and run it freely."""
+    for name in ("Snakefile", "workflow", "config", "envs", "src", "profiles", "slurm", "containers"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def snakemake(project: Path, *args: str, timeout: int = 900, check: bool = True) -> subprocess.CompletedProcess:
+    """Run snakemake in ``project`` with the package imported from the project's own src/."""
+    env = dict(os.environ, PYTHONPATH=str(project / "src"), PYTHONDONTWRITEBYTECODE="1")
+    command = [sys.executable, "-m", "snakemake", *args]
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def paired_dataset_file(mnist_root, tmp_path_factory) -> Path:
+    """The paired-digit HDF5 file built from the test MNIST, as the prepare_dataset rule builds it."""
+    from extreme_sparsity import dataset, mnist
+
+    files = mnist.ensure_files(mnist_root, download=False)
+    splits = {}
+    for index, split in enumerate(dataset.SPLITS):
+        images, labels = mnist.read_split(files, train=split == "train")
+        splits[split] = dataset.pair_split(images, labels, seed=(0, index))
+    path = tmp_path_factory.mktemp("dataset") / "paired.h5"
+    dataset.write(path, splits, {"data_seed": 0})
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_splits(paired_dataset_file):
+    """A few thousand training and test pairs, for fast training tests."""
+    from extreme_sparsity import dataset
+
+    train = dataset.load(paired_dataset_file, "train", 0.1307, 0.3081)
+    test = dataset.load(paired_dataset_file, "test", 0.1307, 0.3081)
+    return train.subset(slice(0, 3000)), test.subset(slice(0, 1000))

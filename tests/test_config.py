@@ -1,0 +1,66 @@
+"""The schema rejects bad configuration before any job runs, naming the key and what is allowed."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from extreme_sparsity import settings
+from extreme_sparsity.config_errors import config_errors
+from conftest import REPO, copy_project, snakemake
+
+SCHEMA = REPO / "config" / "schema.yaml"
+DEFAULTS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def with_change(path: str, value):
+    config = copy.deepcopy(DEFAULTS)
+    *parents, last = path.split(".")
+    node = config
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return config
+
+
+BAD = [
+    ("sparsity.values", [0.0], "sparsity.values[0]", "> 0"),
+    ("sparsity.values", [1.5], "sparsity.values[0]", "<= 1"),
+    ("sparsity.values", ["0.1"], "sparsity.values[0]", "number"),
+    ("training.epochs.plain", -1, "training.epochs.plain", ">= 1"),
+    ("training.epochs.bottleneck", 0, "training.epochs.bottleneck", ">= 1"),
+    ("model.n_hidden", 0, "model.n_hidden", ">= 1"),
+    ("training.learning_rate", 0.5, "training.learning_rate", "allowed keys"),
+    ("metrics", ["bottleneck", "wieght_mask"], "metrics[1]", "weight_mask"),
+    ("n_seeds", 2.5, "n_seeds", "integer"),
+]
+
+
+def test_default_and_quick_configs_are_valid():
+    assert config_errors(DEFAULTS, SCHEMA) == []
+    quick = yaml.safe_load((REPO / "config" / "quick.yaml").read_text())
+    assert set(quick) <= set(DEFAULTS)
+
+
+@pytest.mark.parametrize("path, value, key, allowed", BAD)
+def test_bad_value_is_named_with_what_is_allowed(path, value, key, allowed):
+    messages = config_errors(with_change(path, value), SCHEMA)
+    assert len(messages) == 1
+    assert messages[0].startswith(f"config key {key}:") and allowed in messages[0]
+
+
+def test_default_grid_has_ten_log_spaced_values():
+    values = [float(p) for p in settings.sparsities(DEFAULTS)]
+    assert len(values) == 10 and values[0] == 1e-4 and values[-1] == 1.0
+    assert settings.seeds(DEFAULTS) == list(range(10))
+
+
+def test_snakemake_refuses_bad_config_before_any_job(tmp_path):
+    project = copy_project(tmp_path)
+    (project / "bad.yaml").write_text("sparsity:\n  grid_size: 3\n  values: [0.5, 0]\n")
+    result = snakemake(project, "--cores", "1", "--configfile", "bad.yaml", check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "config key sparsity.values[1]: 0 is less than or equal to the minimum of 0" in output
+    assert not (project / "results").exists() and "Select jobs to execute" not in output

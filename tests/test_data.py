@@ -1,0 +1,83 @@
+"""MNIST files (find, verify, fail clearly) and the paired-digit HDF5 file."""
+
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+from extreme_sparsity import dataset, mnist, task
+from conftest import MNIST_NAMES, write_tiny_mnist
+
+ALL_NAMES = [f"{name}.gz" for name in MNIST_NAMES]
+
+
+def test_real_mnist_is_found_verified_and_read(real_mnist_root):
+    files = mnist.ensure_files(real_mnist_root, download=False)
+    assert sorted(files) == sorted(ALL_NAMES)
+    images, labels = mnist.read_split(files, train=True)
+    assert images.shape == (60000, 28, 28) and images.dtype == np.uint8
+    assert np.bincount(labels).tolist()[:3] == [5923, 6742, 5958]
+    test_images, _ = mnist.read_split(files, train=False)
+    assert test_images.shape == (10000, 28, 28)
+
+
+def test_empty_folder_offline_names_folder_and_the_four_files(tmp_path):
+    with pytest.raises(mnist.MnistError) as error:
+        mnist.ensure_files(tmp_path / "nowhere", download=False)
+    message = str(error.value)
+    assert str(tmp_path / "nowhere" / "MNIST" / "raw") in message
+    assert all(name in message for name in ALL_NAMES)
+
+
+def test_failed_download_names_folder_and_files(tmp_path, monkeypatch):
+    from torchvision.datasets import MNIST
+
+    monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])  # nothing listens there
+    with pytest.raises(mnist.MnistError, match="download failed") as error:
+        mnist.ensure_files(tmp_path, download=True)
+    assert str(tmp_path / "MNIST" / "raw") in str(error.value)
+    assert "train-images-idx3-ubyte.gz" in str(error.value)
+
+
+def test_damaged_gz_is_refused_with_its_name_and_checksum(real_mnist_root, tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    shutil.copytree(real_mnist_root / "MNIST" / "raw", raw)
+    victim = raw / "t10k-labels-idx1-ubyte.gz"
+    victim.chmod(0o644)
+    victim.write_bytes(victim.read_bytes()[:-100])  # truncated
+    with pytest.raises(mnist.MnistError, match="t10k-labels-idx1-ubyte.gz is damaged.*MD5"):
+        mnist.ensure_files(tmp_path, download=False)
+
+
+def test_truncated_plain_file_is_refused_with_its_name(tmp_path):
+    root = write_tiny_mnist(tmp_path)
+    victim = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    victim.write_bytes(victim.read_bytes()[:5000])
+    files = mnist.ensure_files(root, download=False)
+    with pytest.raises(mnist.MnistError, match="train-images-idx3-ubyte is not a valid MNIST images file"):
+        mnist.read_split(files, train=True)
+
+
+def test_paired_file_holds_consistent_pairs(paired_dataset_file, mnist_root):
+    files = mnist.ensure_files(mnist_root, download=False)
+    images, labels = mnist.read_split(files, train=False)
+    with h5py.File(paired_dataset_file) as handle:
+        test = {name: handle["test"][name][()] for name in ("images", "digits", "source_indices", "target")}
+        assert handle["test"].attrs["n_kept"] == len(test["target"])
+    sources = test["source_indices"]
+    assert np.array_equal(test["digits"], labels[sources])
+    assert np.array_equal(test["images"][:, 1], images[sources[:, 1]])
+    assert np.array_equal(test["target"], task.global_target(test["digits"][:, 0], test["digits"][:, 1]))
+    assert not task.is_excluded(test["digits"][:, 0], test["digits"][:, 1]).any()
+    assert 0.75 < len(sources) / len(labels) < 0.85
+    assert np.array_equal(np.sort(sources[:, 0]), np.unique(sources[:, 0]))  # each sample is D0 at most once
+
+
+def test_loaded_split_is_normalised_and_flat(paired_dataset_file):
+    split = dataset.load(paired_dataset_file, "train", 0.1307, 0.3081)
+    assert split.inputs.shape[1:] == (2, 784) and split.inputs.dtype.is_floating_point
+    assert split.inputs.min().item() == pytest.approx(-0.1307 / 0.3081, rel=1e-5)
+    assert split.labels("digit1").tolist() == split.digits[:, 1].tolist()
+    with pytest.raises(ValueError, match="unknown task"):
+        split.labels("digit2")

@@ -1,0 +1,93 @@
+"""Equation (3), the readouts and the max decision, checked against hand-written loops."""
+
+import pytest
+import torch
+
+from extreme_sparsity.model import GlobalModel, ModelConfig, decide
+
+
+def reference_readouts(model: GlobalModel, inputs: torch.Tensor) -> torch.Tensor:
+    """Equation (3) written sample by sample and sub-network by sub-network."""
+    cfg = model.config
+    w_sparse = model.sparse.weight().detach()
+    outputs = torch.zeros(len(inputs), 2, cfg.n_classes)
+    for b, x in enumerate(inputs):
+        h = [torch.zeros(cfg.n_hidden), torch.zeros(cfg.n_hidden)]
+        for _ in range(cfg.n_steps):
+            new = []
+            for n in range(2):
+                m = 1 - n
+                other = w_sparse[n] @ h[m]
+                if cfg.sparse_input == "through_recurrent":
+                    recurrent = model.w_hh[n] @ (h[n] + other)
+                else:
+                    recurrent = model.w_hh[n] @ h[n] + other
+                new.append(torch.tanh(model.w_ih[n] @ x[n] + model.b_ih[n] + recurrent + model.b_hh[n]))
+            h = new
+        for n in range(2):
+            if cfg.bottleneck:
+                bottleneck = model.w_hb[n] @ h[n] + model.b_hb[n]
+                outputs[b, n] = model.w_br[n] @ bottleneck + model.b_br[n]
+            else:
+                outputs[b, n] = model.w_hr[n] @ h[n] + model.b_hr[n]
+    return outputs
+
+
+@pytest.mark.parametrize("bottleneck", [0, 5])
+@pytest.mark.parametrize("sparse_input", ["direct", "through_recurrent"])
+@pytest.mark.parametrize("sparsity", [1e-3, 0.3, 1.0])
+def test_forward_matches_equation_3(bottleneck, sparse_input, sparsity):
+    config = ModelConfig(sparsity=sparsity, n_hidden=12, n_inputs=9, n_steps=4, bottleneck=bottleneck, sparse_input=sparse_input, init_bound=0.5)
+    model = GlobalModel(config, torch.Generator().manual_seed(1))
+    inputs = torch.randn(6, 2, 9, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        assert torch.allclose(model(inputs), reference_readouts(model, inputs), atol=1e-5)
+
+
+def test_sparse_connections_carry_information_between_sub_networks():
+    config = ModelConfig(sparsity=1.0, n_hidden=8, n_inputs=5, n_steps=3, init_bound=0.5)
+    model = GlobalModel(config, torch.Generator().manual_seed(0))
+    x = torch.randn(1, 2, 5)
+    changed = x.clone()
+    changed[0, 1] += 1.0  # change only sub-network 1's input
+    with torch.no_grad():
+        h, h_changed = model.hidden_states(x), model.hidden_states(changed)
+        assert not torch.allclose(h[0, 0], h_changed[0, 0])  # reached sub-network 0 through W_sparse
+        model.sparse.phi.zero_()
+        assert torch.allclose(model.hidden_states(x)[0, 0], model.hidden_states(changed)[0, 0])
+
+
+def test_one_step_has_no_recurrence():
+    config = ModelConfig(sparsity=1.0, n_hidden=4, n_inputs=3, n_steps=1)
+    model = GlobalModel(config, torch.Generator().manual_seed(0))
+    x = torch.randn(2, 2, 3)
+    with torch.no_grad():
+        expected = torch.tanh(torch.einsum("bni,nhi->bnh", x, model.w_ih) + model.b_ih + model.b_hh)
+        assert torch.allclose(model.hidden_states(x), expected)
+
+
+def test_weights_start_uniform_in_plus_minus_bound():
+    model = GlobalModel(ModelConfig(sparsity=0.5), torch.Generator().manual_seed(0))
+    for name, value in model.named_parameters():
+        if name != "sparse.phi":
+            assert value.abs().max() <= 0.1 and value.std() > 0.05, name
+    assert model.sparse.weight().abs().max() <= 0.1
+
+
+def test_max_decision_picks_the_sub_network_with_the_largest_readout():
+    readouts = torch.tensor([
+        [[0.1, 0.9, 0.0], [0.5, 0.2, 0.1]],  # sub-network 0 has the largest value
+        [[0.1, 0.2, 0.0], [-3.0, 0.3, 0.1]],  # 1 by max, 1 by max |r|
+        [[0.4, 0.2, 0.0], [-3.0, 0.3, 0.1]],  # 0 by max, 1 by max |r|
+    ])
+    chosen, chooser = decide(readouts, "max")
+    assert chooser.tolist() == [0, 1, 0]
+    assert torch.equal(chosen[2], readouts[2, 0])
+    assert decide(readouts, "max_abs")[1].tolist() == [0, 1, 1]
+
+
+def test_invalid_variants_are_rejected():
+    with pytest.raises(ValueError, match="decision"):
+        ModelConfig(sparsity=0.1, decision="mean")
+    with pytest.raises(ValueError, match="sparse_input"):
+        ModelConfig(sparsity=0.1, sparse_input="sideways")

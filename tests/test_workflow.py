@@ -1,0 +1,43 @@
+"""End to end: the quick config through snakemake, in a private copy of the project."""
+
+import pandas as pd
+import pytest
+import torch
+
+from extreme_sparsity.checkpoint import load_model
+from conftest import copy_project, snakemake
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, mnist_root):
+    project = copy_project(tmp_path_factory.mktemp("quick"))
+    args = ("--cores", "2", "--configfile", "config/quick.yaml", "--config", f"mnist_root={mnist_root}")
+    first = snakemake(project, *args)
+    return project, args, first
+
+
+def test_quick_config_trains_every_architecture_p_and_seed(quick_run):
+    project, _, _ = quick_run
+    models = sorted(project.glob("results/models/*/p=*/seed=*/model.pt"))
+    assert len(models) == 2 * 3 * 2
+    for path in models:
+        history = pd.read_csv(path.parent / "history.csv")
+        architecture = path.parts[-4]
+        assert history["epoch"].tolist() == [1, 2]
+        assert history["selected"].tolist() == [False, True]
+        assert set(history["architecture"]) == {architecture}
+        model, saved = load_model(path)
+        assert saved["test_accuracy"] == pytest.approx(history["test_accuracy"].iloc[-1])
+        assert model.config.bottleneck == (5 if architecture == "bottleneck" else 0)
+        active = saved["active_connections"]["into_subnetwork_0"]
+        assert len(active) == model.config.n_active == model.sparse.active()[0].sum()
+        assert not (path.parent / "resume.pt").exists()
+    assert (project / "results" / "logs" / "prepare_dataset.log").read_text().startswith("train: kept")
+
+
+def test_second_run_has_nothing_to_do(quick_run):
+    project, args, _ = quick_run
+    again = snakemake(project, *args)
+    assert "Nothing to be done" in again.stdout + again.stderr

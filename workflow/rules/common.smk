@@ -1,0 +1,46 @@
+# Config validation, wildcard constraints and the input functions the rules share.
+
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+import extreme_sparsity
+from extreme_sparsity import settings
+from extreme_sparsity.config_errors import config_errors
+
+SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
+try:
+    validate(config, schema=SCHEMA)
+except WorkflowError:
+    raise WorkflowError(
+        "Invalid configuration, nothing was run:\n  "
+        + "\n  ".join(config_errors(config, SCHEMA))
+    ) from None
+
+# The package files the jobs really import (the editable install points at src/).
+PACKAGE = Path(extreme_sparsity.__file__).parent
+
+
+wildcard_constraints:
+    architecture="plain|bottleneck",
+    p=r"[0-9][0-9.e+-]*",
+    seed=r"\d+",
+
+
+def package_code(*modules):
+    """Package modules a rule's script imports, declared as inputs so that editing one reruns it."""
+    return [str(PACKAGE / f"{module}.py") for module in modules]
+
+
+def trained_model(architecture, p, seed):
+    return f"results/models/{architecture}/p={p}/seed={seed}/model.pt"
+
+
+def all_trained_models():
+    return [
+        trained_model(architecture, p, seed)
+        for architecture in config["architectures"]
+        for p in settings.sparsities(config)
+        for seed in settings.seeds(config)
+    ]

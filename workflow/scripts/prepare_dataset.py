@@ -1,0 +1,15 @@
+"""Rule prepare_dataset: MNIST -> the paired-digit HDF5 file (train and test)."""
+
+from extreme_sparsity import dataset, jobs, mnist
+
+with jobs.job(snakemake.log[0]) as log:
+    params = snakemake.params
+    files = mnist.ensure_files(params.mnist_root, params.download)
+    splits = {}
+    for index, split in enumerate(dataset.SPLITS):
+        images, labels = mnist.read_split(files, train=split == "train")
+        splits[split] = dataset.pair_split(images, labels, seed=(params.seed, index))
+        log(f"{split}: kept {len(splits[split]['target'])} of {len(labels)} pairs")
+    attributes = {"data_seed": params.seed}
+    attributes.update({f"sha256:{name}": mnist.file_digest(path, "sha256") for name, path in files.items()})
+    dataset.write(snakemake.output[0], splits, attributes)

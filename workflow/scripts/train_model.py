@@ -1,0 +1,37 @@
+"""Rule train_model: train one (architecture, p, seed) and write its checkpoint and per-epoch log."""
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from extreme_sparsity import checkpoint, dataset, jobs, settings, training
+from extreme_sparsity.atomic import atomic_path
+from extreme_sparsity.versions import software_versions
+
+with jobs.job(snakemake.log[0], snakemake.threads) as log:
+    w, params = snakemake.wildcards, snakemake.params
+    config = {"model": params.model, "training": params.training, "deep_r": params.deep_r}
+    model_config = settings.model_config(config, w.architecture, float(w.p))
+    training_config = settings.training_config(config, w.architecture, float(w.p), int(w.seed))
+    log(f"{w.architecture} p={w.p} seed={w.seed}: K={model_config.n_active} connections per direction, {training_config}")
+    load = lambda split: dataset.load(snakemake.input.dataset, split, params.data["mean"], params.data["std"])
+    result = training.train(model_config, training_config, load("train"), load("test"), params.resume, log=log)
+
+    history = pd.DataFrame([asdict(record) for record in result.history])
+    history.insert(0, "architecture", w.architecture)
+    history.insert(1, "p", float(w.p))
+    history.insert(2, "seed", int(w.seed))
+    history["selected"] = history["epoch"] == result.selected_epoch
+    selected = history[history["selected"]].iloc[0]
+    log(f"selected epoch {result.selected_epoch}: test accuracy {selected.test_accuracy:.4f}")
+    metadata = {
+        "training_config": asdict(training_config),
+        "selected_epoch": result.selected_epoch,
+        "test_accuracy": float(selected.test_accuracy),
+        "versions": software_versions(),
+    }
+    with atomic_path(snakemake.output.history) as temporary:
+        history.to_csv(temporary, index=False)
+    checkpoint.save_model(snakemake.output.model, result.model, metadata)
+    Path(params.resume).unlink(missing_ok=True)
