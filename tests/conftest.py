@@ -97,3 +97,11 @@ def small_splits(paired_dataset_file):
     train = dataset.load(paired_dataset_file, "train", 0.1307, 0.3081)
     test = dataset.load(paired_dataset_file, "test", 0.1307, 0.3081)
     return train.subset(slice(0, 3000)), test.subset(slice(0, 1000))
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory, mnist_root):
+    """The quick config run once, locally with 2 cores, in a copy of the project: (project, args, result)."""
+    project = copy_project(tmp_path_factory.mktemp("quick"))
+    args = ("--cores", "2", "--configfile", "config/quick.yaml", "--config", f"mnist_root={mnist_root}")
+    return project, args, snakemake(project, *args)

@@ -5,17 +5,9 @@ import pytest
 import torch
 
 from extreme_sparsity.checkpoint import load_model
-from conftest import copy_project, snakemake
+from conftest import snakemake
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory, mnist_root):
-    project = copy_project(tmp_path_factory.mktemp("quick"))
-    args = ("--cores", "2", "--configfile", "config/quick.yaml", "--config", f"mnist_root={mnist_root}")
-    first = snakemake(project, *args)
-    return project, args, first
 
 
 def test_quick_config_trains_every_architecture_p_and_seed(quick_run):

@@ -1,11 +1,17 @@
 # Config validation, wildcard constraints and the input functions the rules share.
 
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-import extreme_sparsity
+# The package beside this workflow (src/) is imported here and, through snakemake's script
+# search path, by every job in any software environment (venv, conda, apptainer, SLURM); the
+# modules declared as rule inputs below are therefore the code that runs.
+PACKAGE = Path(workflow.basedir) / "src" / "extreme_sparsity"
+sys.path.insert(0, str(PACKAGE.parent))
+
 from extreme_sparsity import settings
 from extreme_sparsity.config_errors import config_errors
 
@@ -17,9 +23,6 @@ except WorkflowError:
         "Invalid configuration, nothing was run:\n  "
         + "\n  ".join(config_errors(config, SCHEMA))
     ) from None
-
-# The package files the jobs really import (the editable install points at src/).
-PACKAGE = Path(extreme_sparsity.__file__).parent
 
 
 wildcard_constraints:
