@@ -8,9 +8,11 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/metrics.smk"
 
 
 rule all:
     default_target: True
     input:
         all_trained_models(),
+        all_metric_tables(),

@@ -31,6 +31,8 @@ def _allowed(error: jsonschema.ValidationError) -> str:
     if "maximum" in schema:
         bounds.append(f"<= {schema['maximum']}")
     kind = schema.get("type", "value")
+    if isinstance(kind, list):
+        kind = " or ".join(kind)
     text = f"allowed: {kind}" + (f" {' and '.join(bounds)}" if bounds else "")
     if "minItems" in schema:
         text += f", at least {schema['minItems']} item(s)"

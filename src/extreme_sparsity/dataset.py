@@ -80,3 +80,8 @@ def load(path: str | Path, split: str, mean: float, std: float) -> PairedDigits:
         target = torch.from_numpy(group["target"][()]).long()
     inputs = images.reshape(len(images), 2, -1).float().div_(255.0).sub_(mean).div_(std)
     return PairedDigits(inputs, digits, target)
+
+
+def load_splits(path: str | Path, mean: float, std: float) -> tuple[PairedDigits, PairedDigits]:
+    """(train, test) of the paired-digit file, normalised."""
+    return load(path, "train", mean, std), load(path, "test", mean, std)

@@ -40,6 +40,24 @@ def trained_model(architecture, p, seed):
     return f"results/models/{architecture}/p={p}/seed={seed}/model.pt"
 
 
+def trained_model_of(architecture):
+    """Input function: the checkpoint of ``architecture`` at the job's p and seed."""
+    return lambda wildcards: trained_model(architecture, wildcards.p, wildcards.seed)
+
+
+def metric_table(metric, p, seed):
+    return f"results/metrics/{metric}/p={p}/seed={seed}.csv"
+
+
+def all_metric_tables():
+    return [
+        metric_table(metric, p, seed)
+        for metric in config["metrics"]
+        for p in settings.sparsities(config)
+        for seed in settings.seeds(config)
+    ]
+
+
 def all_trained_models():
     return [
         trained_model(architecture, p, seed)

@@ -1,0 +1,52 @@
+"""The three metrics of section 3, each giving M(n, k) for sub-network n on digit k."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..atomic import atomic_path
+from ..specialization import specialization_of_subnetworks
+from ..versions import software_versions
+
+METRICS = ("bottleneck", "weight_mask", "correlation")
+
+
+def metric_rows(metric: str, values: np.ndarray, quantity: str = "M", similarity: np.ndarray | None = None) -> list[dict]:
+    """Tidy rows for a 2 x 2 table values[n, k] and the specialization (eq. 8) of each sub-network.
+
+    The specialization is computed on ``similarity`` when given (for a distance, 1 - distance).
+    """
+    rows = [
+        {"metric": metric, "quantity": quantity, "sub_network": n, "digit": k, "value": float(values[n, k])}
+        for n in range(2)
+        for k in range(2)
+    ]
+    specialization = specialization_of_subnetworks(values if similarity is None else similarity)
+    rows += [
+        {"metric": metric, "quantity": "specialization", "sub_network": n, "digit": n, "value": spec}
+        for n, spec in enumerate(specialization)
+    ]
+    return rows
+
+
+def accuracy_rows(metric: str, accuracy: np.ndarray) -> list[dict]:
+    """Tidy rows for a metric's own accuracy on each digit k (not tied to a sub-network)."""
+    return [
+        {"metric": metric, "quantity": "accuracy", "sub_network": pd.NA, "digit": k, "value": float(value)}
+        for k, value in enumerate(accuracy)
+    ]
+
+
+def write_metric_table(path: str | Path, rows: list[dict], **identity) -> pd.DataFrame:
+    """Atomically write tidy rows as CSV, with identity columns (architecture, p, seed) in front
+    and the software versions in the last column."""
+    frame = pd.DataFrame(rows)
+    for position, (column, value) in enumerate(identity.items()):
+        frame.insert(position, column, value)
+    frame["software"] = " ".join(f"{name}={version}" for name, version in software_versions().items())
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, index=False)
+    return frame

@@ -1,0 +1,94 @@
+"""Bottleneck metric (section 3.1).
+
+For sub-network n and digit k: freeze the trained bottleneck model, re-initialise only the
+bottleneck-to-readout weights W_br(n), b_br(n), retrain them to name digit k from sub-network n's
+5 bottleneck units alone, and report the test accuracy. The frozen bottleneck states are computed
+once; the four (n, k) readouts are trained together, which is exactly four independent trainings
+because the loss is their sum and the optimiser acts element-wise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..dataset import PairedDigits
+from ..model import GlobalModel
+
+
+@dataclass(frozen=True)
+class BottleneckSettings:
+    epochs: int = 5
+    lr: float = 0.5
+    rho: float = 0.9
+    batch_size: int = 256
+    init_bound: float = 0.1
+
+
+@torch.no_grad()
+def bottleneck_states(model: GlobalModel, data: PairedDigits, batch_size: int = 4096) -> torch.Tensor:
+    """Frozen bottleneck states b(n) of every sample, shape (S, 2, bottleneck)."""
+    if not model.config.bottleneck:
+        raise ValueError("the bottleneck metric needs a model of the bottleneck architecture")
+    parts = [
+        model.bottleneck_states(model.hidden_states(data.inputs[start : start + batch_size]))
+        for start in range(0, len(data), batch_size)
+    ]
+    return torch.cat(parts)
+
+
+def retrain_readouts(
+    train_states: torch.Tensor,
+    train_digits: torch.Tensor,
+    test_states: torch.Tensor,
+    test_digits: torch.Tensor,
+    settings: BottleneckSettings,
+    generator: torch.Generator,
+    n_classes: int = 10,
+) -> np.ndarray:
+    """Test accuracy[n, k] of fresh readouts from sub-network n's bottleneck trained on digit k.
+
+    ``*_states`` are (S, 2, B) bottleneck states, ``*_digits`` the (S, 2) digits.
+    """
+    size = train_states.shape[-1]
+    # one readout per (n, k): weights (n, k, class, unit)
+    weight = torch.empty(2, 2, n_classes, size).uniform_(-settings.init_bound, settings.init_bound, generator=generator)
+    bias = torch.empty(2, 2, n_classes).uniform_(-settings.init_bound, settings.init_bound, generator=generator)
+    weight.requires_grad_(True)
+    bias.requires_grad_(True)
+    optimizer = torch.optim.Adadelta([weight, bias], lr=settings.lr, rho=settings.rho)
+
+    def logits(states: torch.Tensor) -> torch.Tensor:  # (S, n, k, class)
+        return torch.einsum("snu,nkcu->snkc", states, weight) + bias
+
+    def loss_per_readout(output: torch.Tensor, digits: torch.Tensor) -> torch.Tensor:
+        targets = digits[:, None, :].expand(-1, 2, -1)  # target of readout (n, k) is digit k
+        return F.cross_entropy(output.permute(0, 3, 1, 2), targets, reduction="none").mean(0)
+
+    n_train = len(train_states)
+    for _ in range(settings.epochs):
+        order = torch.randperm(n_train, generator=generator)
+        for start in range(0, n_train, settings.batch_size):
+            batch = order[start : start + settings.batch_size]
+            loss = loss_per_readout(logits(train_states[batch]), train_digits[batch]).sum()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        predicted = logits(test_states).argmax(-1)  # (S, n, k)
+        correct = predicted == test_digits[:, None, :]
+        return correct.float().mean(0).numpy()
+
+
+def bottleneck_metric(
+    model: GlobalModel, train: PairedDigits, test: PairedDigits, settings: BottleneckSettings, seed: int
+) -> np.ndarray:
+    """M[n, k]: test accuracy of sub-network n's retrained bottleneck readout on digit k."""
+    generator = torch.Generator().manual_seed(seed)
+    return retrain_readouts(
+        bottleneck_states(model, train), train.digits, bottleneck_states(model, test), test.digits, settings, generator,
+        n_classes=model.config.n_classes,
+    )

@@ -1,0 +1,187 @@
+"""Known answers for the three metrics on constructed networks, and equation (8)'s edge cases."""
+
+import numpy as np
+import pytest
+import torch
+
+from extreme_sparsity import task, training
+from extreme_sparsity.dataset import PairedDigits, load_splits
+from extreme_sparsity.metrics import bottleneck, correlation, metric_rows, weight_mask
+from extreme_sparsity.model import GlobalModel, ModelConfig
+from extreme_sparsity.specialization import specialization, specialization_of_subnetworks
+
+N_HIDDEN, N_INPUTS = 24, 16
+
+
+def coded_digits(n_samples: int, seed: int) -> PairedDigits:
+    """Pairs of digits (task's exclusion applied) whose 'images' are a fixed random code per digit."""
+    rng = np.random.default_rng(seed)
+    digits = rng.integers(0, 10, (3 * n_samples, 2))
+    digits = digits[~task.is_excluded(digits[:, 0], digits[:, 1])][:n_samples]
+    codes = np.random.default_rng(99).normal(size=(10, N_INPUTS))
+    inputs = torch.tensor(codes[digits], dtype=torch.float32)
+    digits = torch.tensor(digits)
+    return PairedDigits(inputs, digits, torch.tensor(task.global_target(digits[:, 0].numpy(), digits[:, 1].numpy())))
+
+
+def swapped(data: PairedDigits) -> PairedDigits:
+    """The same pairs with the two images exchanged: each sub-network now sees the other digit."""
+    return PairedDigits(data.inputs[:, [1, 0]], data.digits, data.target)
+
+
+def specialized_model(bottleneck_size: int = 0) -> GlobalModel:
+    """Two sub-networks with no connection between them, each reading out its own digit exactly."""
+    config = ModelConfig(sparsity=1 / N_HIDDEN**2, n_hidden=N_HIDDEN, n_inputs=N_INPUTS, bottleneck=bottleneck_size)
+    model = GlobalModel(config, torch.Generator().manual_seed(5))
+    generator = torch.Generator().manual_seed(6)
+    with torch.no_grad():
+        model.w_ih.normal_(0, 1 / N_INPUTS**0.5, generator=generator)
+        model.w_hh.normal_(0, 0.3 / N_HIDDEN**0.5, generator=generator)
+        model.sparse.phi.zero_()  # no inter-connections at all
+        codes = torch.tensor(np.random.default_rng(99).normal(size=(10, N_INPUTS)), dtype=torch.float32)
+        patterns = model.hidden_states(codes[:, None, :].expand(10, 2, N_INPUTS))  # (digit, n, N)
+        if not bottleneck_size:  # least-squares readout: +5 for the own digit, -5 for the others
+            targets = 10 * torch.eye(10) - 5
+            for n in range(2):
+                design = torch.cat([patterns[:, n], torch.ones(10, 1)], dim=1)
+                solution = torch.linalg.lstsq(design, targets).solution
+                model.w_hr[n] = solution[:-1].T
+                model.b_hr[n] = solution[-1]
+    return model
+
+
+@pytest.fixture(scope="module")
+def data():
+    return coded_digits(3000, seed=1), coded_digits(800, seed=2)
+
+
+def test_specialization_measure_edge_cases():
+    assert specialization(0.0, 0.0) == 0.0
+    assert specialization(0.3, 0.3) == 0.0
+    assert specialization(0.7, 0.0) == 1.0 and specialization(0.0, 0.7) == -1.0
+    assert specialization(0.75, 0.25) == pytest.approx(0.5)
+    assert specialization_of_subnetworks([[0.9, 0.1], [0.3, 0.3]]) == pytest.approx([0.8, 0.0])
+    with pytest.raises(ValueError, match="2 x 2"):
+        specialization_of_subnetworks([0.1, 0.2])
+
+
+def test_metric_rows_hold_the_table_and_each_subnetworks_specialization():
+    rows = metric_rows("cka", np.array([[0.2, 0.9], [0.6, 0.1]]), quantity="distance", similarity=1 - np.array([[0.2, 0.9], [0.6, 0.1]]))
+    values = {(r["quantity"], r["sub_network"], r["digit"]): r["value"] for r in rows}
+    assert values[("distance", 0, 1)] == 0.9
+    assert values[("specialization", 0, 0)] == pytest.approx((0.8 - 0.1) / 0.9)
+    assert values[("specialization", 1, 1)] == pytest.approx((0.9 - 0.4) / 1.3)
+
+
+def reference_pair_correlation(states: np.ndarray, groups: np.ndarray) -> float:
+    """Equation (7) the slow way: np.corrcoef over every pair sharing the group."""
+    correlations = np.corrcoef(states)
+    same = groups[:, None] == groups[None, :]
+    upper = np.triu(np.ones_like(same), k=1).astype(bool)
+    return correlations[same & upper].mean()
+
+
+def test_pair_correlation_matches_the_slow_definition():
+    generator = np.random.default_rng(0)
+    states = generator.normal(size=(200, 30)) + generator.normal(size=(1, 30))
+    groups = generator.integers(0, 7, 200)
+    fast = correlation.mean_pair_correlation(torch.tensor(states), torch.tensor(groups))
+    assert fast == pytest.approx(reference_pair_correlation(states, groups), abs=1e-12)
+
+
+def test_correlation_of_specialized_network(data):
+    _, test = data
+    model = specialized_model()
+    values, cka_distance = correlation.correlation_metric(model, test, correlation.CorrelationSettings(), seed=0)
+    states = correlation.final_hidden_states(model, test).numpy()
+    for n in range(2):
+        assert values[n, n] == pytest.approx(1.0)  # same own digit -> the very same state
+        other = reference_pair_correlation(states[:, n], test.digits[:, 1 - n].numpy())
+        assert values[n, 1 - n] == pytest.approx(other, abs=1e-9)
+        assert values[n, 1 - n] < 0.4
+        assert cka_distance[n, n] == pytest.approx(0.0, abs=1e-9) and cka_distance[n, 1 - n] > 0.5
+    assert min(specialization_of_subnetworks(values)) > 0.5
+    swapped_values, _ = correlation.correlation_metric(model, swapped(test), correlation.CorrelationSettings(), seed=0)
+    assert swapped_values[0, 1] == pytest.approx(1.0) and swapped_values[1, 0] == pytest.approx(1.0)
+    assert max(specialization_of_subnetworks(swapped_values)) < -0.5
+
+
+def test_correlation_on_a_subset_is_reproducible(data):
+    _, test = data
+    model = specialized_model()
+    settings = correlation.CorrelationSettings(max_samples=300)
+    first = correlation.correlation_metric(model, test, settings, seed=4)
+    assert np.array_equal(first[0], correlation.correlation_metric(model, test, settings, seed=4)[0])
+    assert not np.array_equal(first[1], correlation.correlation_metric(model, test, settings, seed=5)[1])
+
+
+def test_constant_state_has_zero_correlation():
+    states = torch.tensor([[1.0, 1.0, 1.0], [1.0, 2.0, 3.0], [2.0, 4.0, 6.1]])
+    value = correlation.mean_pair_correlation(states, torch.tensor([0, 0, 0]))
+    assert value == pytest.approx((0 + 0 + np.corrcoef(states[1], states[2])[0, 1]) / 3)
+
+
+def test_bottleneck_of_specialized_network(data):
+    train, test = data
+    model = specialized_model(bottleneck_size=10)
+    settings = bottleneck.BottleneckSettings(epochs=20)
+    values = bottleneck.bottleneck_metric(model, train, test, settings, seed=0)
+    for n in range(2):
+        assert values[n, n] > 0.95  # own digit from 10 bottleneck units
+        assert values[n, 1 - n] < 0.2  # other digit: chance is 1/8 (given the own digit, 8 partners remain)
+    swapped_values = bottleneck.bottleneck_metric(model, swapped(train), swapped(test), settings, seed=0)
+    assert max(specialization_of_subnetworks(swapped_values)) < -0.6
+
+
+def test_bottleneck_metric_needs_the_bottleneck_architecture(data):
+    with pytest.raises(ValueError, match="bottleneck architecture"):
+        bottleneck.bottleneck_metric(specialized_model(), *data, bottleneck.BottleneckSettings(), seed=0)
+
+
+MASKS = weight_mask.WeightMaskSettings(q=0.02, epochs=3)
+
+
+def test_weight_mask_keeps_own_subnetwork_weights(data):
+    train, test = data
+    values, accuracy = weight_mask.weight_mask_metric(specialized_model(), train, test, MASKS, seed=0)
+    assert values[0, 0] > 0.95 and values[1, 1] > 0.95
+    assert np.allclose(values.sum(axis=0), 1.0)
+    assert accuracy.min() > 0.9
+    swapped_values, _ = weight_mask.weight_mask_metric(specialized_model(), swapped(train), swapped(test), MASKS, seed=0)
+    assert max(specialization_of_subnetworks(swapped_values)) < -0.9
+
+
+def test_mask_layout_excludes_input_weights_and_assigns_sparse_connections():
+    model = GlobalModel(ModelConfig(sparsity=0.05, n_hidden=10, n_inputs=4), torch.Generator().manual_seed(0))
+    k = model.config.n_active
+    per_subnetwork = 10 * 10 + 10 + 10 * 10 + 10  # W_hh, b_hh, W_hr, b_hr
+    target = weight_mask.mask_layout(model, "target")
+    assert "w_ih" not in target.eligible and "b_ih" not in target.eligible
+    assert target.size == 2 * per_subnetwork + 2 * k
+    assert list(target.eligible)[-1] == "sparse.phi"
+    assert target.owner[-2 * k :].tolist() == [0] * k + [1] * k  # W_sparse(1->0) counts in sub-network 0
+    assert target.owner[:100].tolist() == [0] * 100 and target.owner[100:200].tolist() == [1] * 100  # W_hh
+    source = weight_mask.mask_layout(model, "source")
+    assert source.owner[-2 * k :].tolist() == [1] * k + [0] * k
+    assert weight_mask.mask_layout(model, "unmasked").size == 2 * per_subnetwork
+
+
+def test_top_mask_keeps_q_and_passes_gradients_straight_through():
+    scores = torch.tensor([0.3, -1.0, 2.0, 0.1, 0.5], requires_grad=True)
+    mask = weight_mask.top_mask(scores, 0.4)
+    assert mask.detach().tolist() == [0.0, 0.0, 1.0, 0.0, 1.0]
+    (mask * torch.arange(5.0)).sum().backward()
+    assert scores.grad.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert weight_mask.top_mask(scores, 1e-6).sum().item() == 1.0
+
+
+def test_supermask_control_is_clearly_below_the_trained_network(real_mnist_root, paired_dataset_file):
+    train, test = load_splits(paired_dataset_file, 0.1307, 0.3081)
+    model_config = ModelConfig(sparsity=0.01)
+    config = training.TrainingConfig(seed=0, epochs=1, deep_r_lr=0.03)
+    trained = training.train(model_config, config, train, test, log=lambda _: None).model
+    untrained = training.build_model(model_config, seed=0)
+    settings = weight_mask.WeightMaskSettings(momentum=0.9, weight_decay=5e-4)
+    _, trained_accuracy = weight_mask.weight_mask_metric(trained, train, test, settings, seed=0)
+    _, control_accuracy = weight_mask.weight_mask_metric(untrained, train, test, settings, seed=0)
+    assert trained_accuracy.min() > control_accuracy.max() + 0.15

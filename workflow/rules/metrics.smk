@@ -1,0 +1,73 @@
+# Section 3: one job per (metric, p, seed), each reading one trained checkpoint.
+
+
+rule bottleneck_metric:
+    """Retrain the bottleneck readout of each sub-network on each digit (section 3.1)."""
+    input:
+        model=trained_model_of("bottleneck"),
+        dataset=rules.prepare_dataset.output[0],
+        code=package_code("metrics/__init__", "metrics/bottleneck", "specialization"),
+    output:
+        "results/metrics/bottleneck/p={p}/seed={seed}.csv",
+    log:
+        "results/logs/bottleneck_metric/p={p}/seed={seed}.log",
+    benchmark:
+        "results/benchmarks/bottleneck_metric/p={p}/seed={seed}.tsv"
+    group:
+        "metrics"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    params:
+        settings=config["bottleneck_metric"],
+        data=config["data"],
+    script:
+        "../scripts/bottleneck_metric.py"
+
+
+rule weight_mask_metric:
+    """Train weight masks on each digit and count the kept weights per sub-network (section 3.2)."""
+    input:
+        model=trained_model_of("plain"),
+        dataset=rules.prepare_dataset.output[0],
+        code=package_code("metrics/__init__", "metrics/weight_mask", "specialization"),
+    output:
+        "results/metrics/weight_mask/p={p}/seed={seed}.csv",
+    log:
+        "results/logs/weight_mask_metric/p={p}/seed={seed}.log",
+    benchmark:
+        "results/benchmarks/weight_mask_metric/p={p}/seed={seed}.tsv"
+    group:
+        "metrics"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    params:
+        settings=config["weight_mask_metric"],
+        data=config["data"],
+    script:
+        "../scripts/weight_mask_metric.py"
+
+
+rule correlation_metric:
+    """Correlate final hidden states of test pairs sharing a digit; CKA variant (section 3.3)."""
+    input:
+        model=trained_model_of("plain"),
+        dataset=rules.prepare_dataset.output[0],
+        code=package_code("metrics/__init__", "metrics/correlation", "specialization"),
+    output:
+        "results/metrics/correlation/p={p}/seed={seed}.csv",
+    log:
+        "results/logs/correlation_metric/p={p}/seed={seed}.log",
+    benchmark:
+        "results/benchmarks/correlation_metric/p={p}/seed={seed}.tsv"
+    group:
+        "metrics"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    params:
+        settings=config["correlation_metric"],
+        data=config["data"],
+    script:
+        "../scripts/correlation_metric.py"
