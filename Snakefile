@@ -5,14 +5,22 @@
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/metrics.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
     default_target: True
     input:
-        all_trained_models(),
-        all_metric_tables(),
+        rules.plot_specialization.output,
+        rules.plot_raw_metrics.output,
+        rules.plot_accuracy.output,
+        rules.plot_modularity.output,
+        rules.aggregate_metrics.output.summary,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from extreme_sparsity import dataset, mnist, task
+from extreme_sparsity.errors import MnistError
 from conftest import MNIST_NAMES, write_tiny_mnist
 
 ALL_NAMES = [f"{name}.gz" for name in MNIST_NAMES]
@@ -23,7 +24,7 @@ def test_real_mnist_is_found_verified_and_read(real_mnist_root):
 
 
 def test_empty_folder_offline_names_folder_and_the_four_files(tmp_path):
-    with pytest.raises(mnist.MnistError) as error:
+    with pytest.raises(MnistError) as error:
         mnist.ensure_files(tmp_path / "nowhere", download=False)
     message = str(error.value)
     assert str(tmp_path / "nowhere" / "MNIST" / "raw") in message
@@ -34,7 +35,7 @@ def test_failed_download_names_folder_and_files(tmp_path, monkeypatch):
     from torchvision.datasets import MNIST
 
     monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])  # nothing listens there
-    with pytest.raises(mnist.MnistError, match="download failed") as error:
+    with pytest.raises(MnistError, match="download failed") as error:
         mnist.ensure_files(tmp_path, download=True)
     assert str(tmp_path / "MNIST" / "raw") in str(error.value)
     assert "train-images-idx3-ubyte.gz" in str(error.value)
@@ -46,7 +47,7 @@ def test_damaged_gz_is_refused_with_its_name_and_checksum(real_mnist_root, tmp_p
     victim = raw / "t10k-labels-idx1-ubyte.gz"
     victim.chmod(0o644)
     victim.write_bytes(victim.read_bytes()[:-100])  # truncated
-    with pytest.raises(mnist.MnistError, match="t10k-labels-idx1-ubyte.gz is damaged.*MD5"):
+    with pytest.raises(MnistError, match="t10k-labels-idx1-ubyte.gz is damaged.*MD5"):
         mnist.ensure_files(tmp_path, download=False)
 
 
@@ -55,7 +56,7 @@ def test_truncated_plain_file_is_refused_with_its_name(tmp_path):
     victim = root / "MNIST" / "raw" / "train-images-idx3-ubyte"
     victim.write_bytes(victim.read_bytes()[:5000])
     files = mnist.ensure_files(root, download=False)
-    with pytest.raises(mnist.MnistError, match="train-images-idx3-ubyte is not a valid MNIST images file"):
+    with pytest.raises(MnistError, match="train-images-idx3-ubyte is not a valid MNIST images file"):
         mnist.read_split(files, train=True)
 
 

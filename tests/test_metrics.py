@@ -7,7 +7,7 @@ import torch
 from extreme_sparsity import task, training
 from extreme_sparsity.dataset import PairedDigits, load_splits
 from extreme_sparsity.metrics import bottleneck, correlation, metric_rows, weight_mask
-from extreme_sparsity.model import GlobalModel, ModelConfig
+from extreme_sparsity.model import GlobalModel, ModelConfig, build_model
 from extreme_sparsity.specialization import specialization, specialization_of_subnetworks
 
 N_HIDDEN, N_INPUTS = 24, 16
@@ -180,7 +180,7 @@ def test_supermask_control_is_clearly_below_the_trained_network(real_mnist_root,
     model_config = ModelConfig(sparsity=0.01)
     config = training.TrainingConfig(seed=0, epochs=1, deep_r_lr=0.03)
     trained = training.train(model_config, config, train, test, log=lambda _: None).model
-    untrained = training.build_model(model_config, seed=0)
+    untrained = build_model(model_config, seed=0)
     settings = weight_mask.WeightMaskSettings(momentum=0.9, weight_decay=5e-4)
     _, trained_accuracy = weight_mask.weight_mask_metric(trained, train, test, settings, seed=0)
     _, control_accuracy = weight_mask.weight_mask_metric(untrained, train, test, settings, seed=0)

@@ -7,6 +7,7 @@ import torch
 
 from extreme_sparsity import training
 from extreme_sparsity.checkpoint import load_model, save_model
+from extreme_sparsity.errors import TrainingDiverged
 from extreme_sparsity.model import ModelConfig
 
 MODEL = ModelConfig(sparsity=0.05, n_hidden=32)
@@ -77,7 +78,7 @@ def test_best_test_loss_selection_keeps_the_best_epoch(small_splits):
 
 def test_divergence_stops_with_p_seed_epoch_and_value(small_splits):
     train, test = small_splits
-    with pytest.raises(training.TrainingDiverged, match=r"p=0.05, seed=3, epoch=1: .* = (nan|inf)"):
+    with pytest.raises(TrainingDiverged, match=r"p=0.05, seed=3, epoch=1: .* = (nan|inf)"):
         training.train(MODEL, replace(CONFIG, optimizer="sgd", lr=1e38), train, test, log=lambda _: None)
 
 

@@ -8,10 +8,7 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_path
-
-
-class UnsafeCheckpoint(RuntimeError):
-    """A checkpoint file holds something other than plain tensors and containers."""
+from .errors import UnsafeCheckpoint
 
 
 def save_atomic(obj: dict, path: str | Path) -> None:

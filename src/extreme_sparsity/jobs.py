@@ -7,22 +7,20 @@ import sys
 from pathlib import Path
 from typing import Callable, Iterator
 
-import torch
-
-from .checkpoint import UnsafeCheckpoint
-from .mnist import MnistError
-from .training import TrainingDiverged
-
-EXPECTED_ERRORS = (MnistError, TrainingDiverged, UnsafeCheckpoint)
+from .errors import EXPECTED_ERRORS
 
 
 @contextlib.contextmanager
-def job(log_path: str | Path, threads: int = 1) -> Iterator[Callable[[str], None]]:
-    """Run a job body with ``torch`` limited to ``threads`` and a ``log`` function (file + stderr).
+def job(log_path: str | Path, threads: int | None = None) -> Iterator[Callable[[str], None]]:
+    """Run a job body with a ``log`` function (file + stderr) and, when ``threads`` is given,
+    torch limited to that many threads (torch is imported only then: plotting jobs do without).
 
     A known error ends the job with its message only (no traceback): the message says what to do.
     """
-    torch.set_num_threads(max(1, int(threads)))
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, int(threads)))
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as handle:
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import MnistError
+
 # torchvision's canonical file names and MD5 sums (torchvision.datasets.MNIST.resources),
 # repeated here so that checking a folder does not need the 1.5 s torchvision import.
 CANONICAL_FILES = {
@@ -16,10 +18,6 @@ CANONICAL_FILES = {
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
-
-
-class MnistError(RuntimeError):
-    """MNIST is missing or damaged; the message says which file and what to do."""
 
 
 def raw_folder(root: str | Path) -> Path:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .deep_r import SparseConnections
+from .seeding import derived_generators
 from .sparsity import n_connections
 
 DECISIONS = ("max", "max_abs")
@@ -115,6 +116,17 @@ class GlobalModel(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.readouts(self.hidden_states(inputs))
 
+    def adjacency(self) -> torch.Tensor:
+        """Directed graph of the 2N neurons, A[i, j] = 1 for a connection from i to j: all-to-all
+        within each sub-network (W_hh), the active W_sparse connections between them."""
+        n = self.config.n_hidden
+        graph = torch.zeros(2 * n, 2 * n, dtype=torch.bool)
+        graph[:n, :n] = graph[n:, n:] = True
+        active = self.sparse.active()  # active[n][target, source]
+        graph[n:, :n] = active[0].T  # from sub-network 1 (rows) into sub-network 0 (columns)
+        graph[:n, n:] = active[1].T  # from sub-network 0 into sub-network 1
+        return graph
+
 
 def decide(readouts: torch.Tensor, rule: str = "max") -> tuple[torch.Tensor, torch.Tensor]:
     """Competitive max decision: mu = argmax_n max r(n); returns (r(mu), mu).
@@ -125,3 +137,8 @@ def decide(readouts: torch.Tensor, rule: str = "max") -> tuple[torch.Tensor, tor
     chooser = certainty.amax(dim=2).argmax(dim=1)
     chosen = readouts[torch.arange(len(readouts), device=readouts.device), chooser]
     return chosen, chooser
+
+
+def build_model(config: ModelConfig, seed: int) -> GlobalModel:
+    """The model as initialised for ``seed``: the same seed always gives the same weights and connections."""
+    return GlobalModel(config, derived_generators(seed)["init"])

@@ -5,9 +5,6 @@ Kept apart from the rules so that the same mapping is used by every job and test
 
 from __future__ import annotations
 
-from .metrics.bottleneck import BottleneckSettings
-from .metrics.correlation import CorrelationSettings
-from .metrics.weight_mask import WeightMaskSettings
 from .model import ModelConfig
 from .sparsity import annealed_noise, format_sparsity, geometric_schedule, sparsity_grid
 from .training import TrainingConfig
@@ -62,17 +59,3 @@ def training_config(config: dict, architecture: str, sparsity: float, seed: int)
         checkpoint_selection=training["checkpoint_selection"],
     )
 
-
-def bottleneck_settings(section: dict) -> BottleneckSettings:
-    """Settings of the bottleneck metric from config["bottleneck_metric"]."""
-    return BottleneckSettings(**section)
-
-
-def weight_mask_settings(section: dict) -> WeightMaskSettings:
-    """Settings of the weight-mask metric from config["weight_mask_metric"] (minus the control switch)."""
-    return WeightMaskSettings(**{key: value for key, value in section.items() if key != "supermask_control"})
-
-
-def correlation_settings(section: dict) -> CorrelationSettings:
-    """Settings of the correlation metric from config["correlation_metric"]."""
-    return CorrelationSettings(**section)

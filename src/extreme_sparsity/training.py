@@ -14,21 +14,18 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .checkpoint import load_trusted, save_atomic
 from .dataset import PairedDigits
 from .deep_r import DeepR
+from .errors import TrainingDiverged
 from .model import GlobalModel, ModelConfig, decide
+from .seeding import derived_generators
 
 OPTIMIZERS = ("adadelta", "adam", "sgd")
 SELECTIONS = ("last", "best_test_loss")
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss or a weight became NaN or infinite; the message names p, seed, epoch and value."""
 
 
 @dataclass(frozen=True)
@@ -74,18 +71,6 @@ class TrainingResult:
     model: GlobalModel
     history: list[EpochRecord] = field(default_factory=list)
     selected_epoch: int = 0
-
-
-def derived_generators(seed: int) -> dict[str, torch.Generator]:
-    """Independent seeded streams for initialisation, batch order and Deep-R's random choices."""
-    names = ("init", "batches", "deep_r")
-    children = np.random.SeedSequence(seed).spawn(len(names))
-    return {name: torch.Generator().manual_seed(int(child.generate_state(1, np.uint64)[0])) for name, child in zip(names, children)}
-
-
-def build_model(model_config: ModelConfig, seed: int) -> GlobalModel:
-    """A freshly initialised model; the same seed always gives the same weights and connections."""
-    return GlobalModel(model_config, derived_generators(seed)["init"])
 
 
 def _subnetwork_optimizer(model: GlobalModel, config: TrainingConfig) -> torch.optim.Optimizer:

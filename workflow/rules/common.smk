@@ -13,6 +13,7 @@ PACKAGE = Path(workflow.basedir) / "src" / "extreme_sparsity"
 sys.path.insert(0, str(PACKAGE.parent))
 
 from extreme_sparsity import settings
+from extreme_sparsity.code_inputs import package_files_imported_by
 from extreme_sparsity.config_errors import config_errors
 
 SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
@@ -31,13 +32,32 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def package_code(*modules):
-    """Package modules a rule's script imports, declared as inputs so that editing one reruns it."""
-    return [str(PACKAGE / f"{module}.py") for module in modules]
+def code_of(script):
+    """The package modules a rule's script imports (transitively): declared as inputs, so that
+    editing one of them reruns exactly the rules that run it."""
+    return package_files_imported_by(
+        Path(workflow.basedir) / "workflow" / "scripts" / script, PACKAGE
+    )
 
 
 def trained_model(architecture, p, seed):
     return f"results/models/{architecture}/p={p}/seed={seed}/model.pt"
+
+
+def config_section(*keys):
+    """config[key1][key2]... with dictionary keys sorted at every level: snakemake compares params
+    by their text, so that reordering keys in a config file must not look like a new value.
+    """
+    section = config
+    for key in keys:
+        section = section[key]
+    return _sorted_keys(section)
+
+
+def _sorted_keys(value):
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    return value
 
 
 def trained_model_of(architecture):
@@ -56,6 +76,10 @@ def all_metric_tables():
         for p in settings.sparsities(config)
         for seed in settings.seeds(config)
     ]
+
+
+def all_histories():
+    return [str(Path(path).with_name("history.csv")) for path in all_trained_models()]
 
 
 def all_trained_models():

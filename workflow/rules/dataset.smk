@@ -1,7 +1,7 @@
 rule prepare_dataset:
     """Pair every MNIST sample with a partner, drop the excluded pairs, write one HDF5 file."""
     input:
-        code=package_code("mnist", "task", "dataset", "atomic"),
+        code=code_of("prepare_dataset.py"),
     output:
         "results/data/paired_mnist.h5",
     log:
@@ -11,8 +11,6 @@ rule prepare_dataset:
     conda:
         "../../envs/torch.yaml"
     params:
-        mnist_root=config["mnist_root"],
-        download=config["mnist_download"],
-        seed=config["data"]["seed"],
+        seed=config_section("data", "seed"),
     script:
         "../scripts/prepare_dataset.py"

@@ -6,7 +6,7 @@ rule bottleneck_metric:
     input:
         model=trained_model_of("bottleneck"),
         dataset=rules.prepare_dataset.output[0],
-        code=package_code("metrics/__init__", "metrics/bottleneck", "specialization"),
+        code=code_of("bottleneck_metric.py"),
     output:
         "results/metrics/bottleneck/p={p}/seed={seed}.csv",
     log:
@@ -19,8 +19,8 @@ rule bottleneck_metric:
         "../../envs/torch.yaml"
     threads: 1
     params:
-        settings=config["bottleneck_metric"],
-        data=config["data"],
+        settings=config_section("bottleneck_metric"),
+        data=config_section("data"),
     script:
         "../scripts/bottleneck_metric.py"
 
@@ -30,7 +30,7 @@ rule weight_mask_metric:
     input:
         model=trained_model_of("plain"),
         dataset=rules.prepare_dataset.output[0],
-        code=package_code("metrics/__init__", "metrics/weight_mask", "specialization"),
+        code=code_of("weight_mask_metric.py"),
     output:
         "results/metrics/weight_mask/p={p}/seed={seed}.csv",
     log:
@@ -43,8 +43,8 @@ rule weight_mask_metric:
         "../../envs/torch.yaml"
     threads: 1
     params:
-        settings=config["weight_mask_metric"],
-        data=config["data"],
+        settings=config_section("weight_mask_metric"),
+        data=config_section("data"),
     script:
         "../scripts/weight_mask_metric.py"
 
@@ -54,7 +54,7 @@ rule correlation_metric:
     input:
         model=trained_model_of("plain"),
         dataset=rules.prepare_dataset.output[0],
-        code=package_code("metrics/__init__", "metrics/correlation", "specialization"),
+        code=code_of("correlation_metric.py"),
     output:
         "results/metrics/correlation/p={p}/seed={seed}.csv",
     log:
@@ -67,7 +67,7 @@ rule correlation_metric:
         "../../envs/torch.yaml"
     threads: 1
     params:
-        settings=config["correlation_metric"],
-        data=config["data"],
+        settings=config_section("correlation_metric"),
+        data=config_section("data"),
     script:
         "../scripts/correlation_metric.py"

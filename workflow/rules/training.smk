@@ -2,15 +2,7 @@ rule train_model:
     """Train one global model (architecture, p, seed) on the parity task; resumable per epoch."""
     input:
         dataset=rules.prepare_dataset.output[0],
-        code=package_code(
-            "model",
-            "deep_r",
-            "training",
-            "sparsity",
-            "settings",
-            "dataset",
-            "checkpoint",
-        ),
+        code=code_of("train_model.py"),
     output:
         model="results/models/{architecture}/p={p}/seed={seed}/model.pt",
         history="results/models/{architecture}/p={p}/seed={seed}/history.csv",
@@ -23,9 +15,9 @@ rule train_model:
     threads: 1
     params:
         resume="results/models/{architecture}/p={p}/seed={seed}/resume.pt",
-        data=config["data"],
-        model=config["model"],
-        training=config["training"],
-        deep_r=config["deep_r"],
+        data=config_section("data"),
+        model=config_section("model"),
+        training=config_section("training"),
+        deep_r=config_section("deep_r"),
     script:
         "../scripts/train_model.py"

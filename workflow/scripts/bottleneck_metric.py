@@ -1,6 +1,6 @@
 """Rule bottleneck_metric: M(n, k) = test accuracy of sub-network n's retrained readout on digit k."""
 
-from extreme_sparsity import dataset, jobs, settings
+from extreme_sparsity import dataset, jobs
 from extreme_sparsity.checkpoint import load_model
 from extreme_sparsity.metrics import bottleneck, metric_rows, write_metric_table
 
@@ -8,7 +8,7 @@ with jobs.job(snakemake.log[0], snakemake.threads) as log:
     w, params = snakemake.wildcards, snakemake.params
     model, _ = load_model(snakemake.input.model)
     train, test = dataset.load_splits(snakemake.input.dataset, params.data["mean"], params.data["std"])
-    values = bottleneck.bottleneck_metric(model, train, test, settings.bottleneck_settings(params.settings), int(w.seed))
+    values = bottleneck.bottleneck_metric(model, train, test, bottleneck.BottleneckSettings(**params.settings), int(w.seed))
     log(f"bottleneck metric M[n, k] at p={w.p}, seed={w.seed}:\n{values}")
     write_metric_table(
         snakemake.output[0], metric_rows("bottleneck", values), architecture="bottleneck", p=float(w.p), seed=int(w.seed)

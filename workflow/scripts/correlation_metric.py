@@ -1,6 +1,6 @@
 """Rule correlation_metric: Pearson correlation of hidden states over pairs sharing a digit, and CKA."""
 
-from extreme_sparsity import dataset, jobs, settings
+from extreme_sparsity import dataset, jobs
 from extreme_sparsity.checkpoint import load_model
 from extreme_sparsity.metrics import correlation, metric_rows, write_metric_table
 
@@ -9,7 +9,7 @@ with jobs.job(snakemake.log[0], snakemake.threads) as log:
     model, _ = load_model(snakemake.input.model)
     test = dataset.load(snakemake.input.dataset, "test", params.data["mean"], params.data["std"])
     values, cka_distance = correlation.correlation_metric(
-        model, test, settings.correlation_settings(params.settings), int(w.seed)
+        model, test, correlation.CorrelationSettings(**params.settings), int(w.seed)
     )
     log(f"correlation at p={w.p}, seed={w.seed}: M[n, k] =\n{values}\nCKA distance[n, k] =\n{cka_distance}")
     rows = metric_rows("correlation", values)

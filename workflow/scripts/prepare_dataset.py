@@ -4,7 +4,9 @@ from extreme_sparsity import dataset, jobs, mnist
 
 with jobs.job(snakemake.log[0]) as log:
     params = snakemake.params
-    files = mnist.ensure_files(params.mnist_root, params.download)
+    # Where MNIST lies is not a parameter of the result (the files are checksummed): read it
+    # from the config so that moving MNIST does not rerun the whole study.
+    files = mnist.ensure_files(snakemake.config["mnist_root"], snakemake.config["mnist_download"])
     splits = {}
     for index, split in enumerate(dataset.SPLITS):
         images, labels = mnist.read_split(files, train=split == "train")

@@ -1,0 +1,54 @@
+"""Shared look of the figures: style, mean ± sd bands with faint seeds, atomic saving."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .atomic import atomic_path  # noqa: E402
+
+SUB_NETWORK_COLOURS = {0: "#1f77b4", 1: "#d62728", "both": "#444444"}
+METRIC_TITLES = {
+    "bottleneck": "Bottleneck metric (3.1)",
+    "weight_mask": "Weight-mask metric (3.2)",
+    "correlation": "Correlation metric (3.3)",
+    "cka": "CKA distance (A.3)",
+}
+P_LABEL = "sparsity p (fraction of possible connections, log scale)"
+Q_LABEL = "structural modularity Q (equation 5)"
+
+
+@contextlib.contextmanager
+def figure(params: dict, rows: int = 1, columns: int = 1, **kwargs) -> Iterator[tuple[plt.Figure, object]]:
+    """A figure of ``params`` width x height inches at ``params`` font size; closed afterwards."""
+    with plt.rc_context({"font.size": params["font_size"], "axes.spines.top": False, "axes.spines.right": False}):
+        fig, axes = plt.subplots(rows, columns, figsize=(params["width"], params["height"]), squeeze=False, **kwargs)
+        try:
+            yield fig, axes
+        finally:
+            plt.close(fig)
+
+
+def mean_band(ax, frame: pd.DataFrame, x: str, y: str, colour: str, label: str, seeds: bool = True, **line) -> None:
+    """Mean of ``y`` over seeds against ``x`` as a line, ± one standard deviation shaded, and each
+    seed as a faint point."""
+    stats = frame.groupby(x)[y].agg(["mean", "std"]).reset_index().fillna({"std": 0.0})
+    ax.plot(stats[x], stats["mean"], color=colour, label=label, marker="o", markersize=3, **line)
+    ax.fill_between(stats[x], stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=colour, alpha=0.2, lw=0)
+    if seeds:
+        ax.scatter(frame[x], frame[y], color=colour, s=6, alpha=0.3, lw=0)
+
+
+def save(fig: plt.Figure, png: str | Path, pdf: str | Path, dpi: int) -> None:
+    """Write the figure as PNG and PDF, each atomically."""
+    fig.tight_layout()
+    for path, kind in ((png, "png"), (pdf, "pdf")):
+        with atomic_path(path) as temporary:
+            fig.savefig(temporary, format=kind, dpi=dpi)
