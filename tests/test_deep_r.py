@@ -27,6 +27,8 @@ def test_invariants_hold_over_many_steps(k):
         connections.phi.grad = None
         active = connections.active()
         assert active.flatten(1).sum(1).tolist() == [k, k], f"step {step}"
+        slots = torch.zeros_like(active).view(2, -1).scatter_(1, connections.active_index, True)
+        assert torch.equal(slots.view_as(active), active)  # the K slots are exactly the active connections
         assert torch.equal(connections.sign, sign)
         weight = connections.weight().detach()
         assert torch.all(weight[~active] == 0)
@@ -60,7 +62,7 @@ def test_reactivated_connections_start_small_with_fresh_adam_state():
     assert n_rewired == 10
     now = connections.active()
     assert torch.all(connections.phi.detach()[now] == 1e-10)
-    assert torch.all(deep_r.exp_avg[now] == 0) and torch.all(deep_r.steps[now] == 0)
+    assert torch.all(deep_r.exp_avg == 0) and torch.all(deep_r.steps == 0)  # every slot was handed over
 
 
 def test_same_seed_same_trajectory():

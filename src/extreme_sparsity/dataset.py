@@ -45,7 +45,11 @@ def write(path: str | Path, splits: dict[str, dict[str, np.ndarray]], attributes
 
 @dataclass(frozen=True)
 class PairedDigits:
-    """One split in memory: inputs (S, 2, 784) float32, digits (S, 2), global targets (S,)."""
+    """One split in memory: inputs (S, 2, 784) float32, digits (S, 2), global targets (S,).
+
+    ``inputs`` made by :func:`load` is a view of a (2, S, 784) tensor: gathering a batch sub-network
+    first (``inputs.transpose(0, 1)``) is one contiguous copy the model can use as it is.
+    """
 
     inputs: torch.Tensor
     digits: torch.Tensor
@@ -78,7 +82,8 @@ def load(path: str | Path, split: str, mean: float, std: float) -> PairedDigits:
         images = torch.from_numpy(group["images"][()])
         digits = torch.from_numpy(group["digits"][()]).long()
         target = torch.from_numpy(group["target"][()]).long()
-    inputs = images.reshape(len(images), 2, -1).float().div_(255.0).sub_(mean).div_(std)
+    by_subnetwork = images.reshape(len(images), 2, -1).transpose(0, 1).contiguous()
+    inputs = by_subnetwork.float().div_(255.0).sub_(mean).div_(std).transpose(0, 1)
     return PairedDigits(inputs, digits, target)
 
 

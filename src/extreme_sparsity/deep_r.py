@@ -2,8 +2,11 @@
 
 Each possible connection has a fixed sign s_ij and a parameter phi_ij; its weight is s_ij phi_ij
 when phi_ij > 0 (active) and exactly 0 otherwise (dormant). Exactly K connections are active in
-each direction at all times: after every gradient step, each active phi that fell to <= 0 is
-replaced by a dormant one, drawn at random, that becomes active.
+each direction at all times: they occupy K slots, and after every gradient step each slot whose phi
+fell to <= 0 is handed to a dormant connection drawn at random, which becomes active.
+
+The bookkeeping works on the K slots only, so a step costs O(K), not O(N^2), except when a
+connection is rewired.
 """
 
 from __future__ import annotations
@@ -13,24 +16,28 @@ from torch import nn
 
 
 class SparseConnections(nn.Module):
-    """W_sparse(1->0) (index 0) and W_sparse(0->1) (index 1), each (N target x N source)."""
+    """W_sparse(1->0) (index 0) and W_sparse(0->1) (index 1), each (N target x N source).
+
+    ``phi`` holds every possible connection (dormant ones exactly 0); ``active_index`` holds the
+    flat indices of the K active connections of each direction.
+    """
 
     def __init__(self, n_hidden: int, n_active: int, init_bound: float, generator: torch.Generator):
         super().__init__()
-        if not 1 <= n_active <= n_hidden * n_hidden:
-            raise ValueError(f"n_active must lie in [1, {n_hidden * n_hidden}], got {n_active}")
+        n_possible = n_hidden * n_hidden
+        if not 1 <= n_active <= n_possible:
+            raise ValueError(f"n_active must lie in [1, {n_possible}], got {n_active}")
         self.n_hidden, self.n_active = n_hidden, n_active
         # Initial weights U(-b, b) as for every weight of the model; a weight's sign is kept for good.
-        initial = torch.empty(2, n_hidden, n_hidden).uniform_(-init_bound, init_bound, generator=generator)
+        initial = torch.empty(2, n_possible).uniform_(-init_bound, init_bound, generator=generator)
         sign = torch.where(initial < 0, -1.0, 1.0)
-        active = torch.zeros(2, n_hidden * n_hidden, dtype=torch.bool)
-        for direction in range(2):
-            chosen = torch.randperm(n_hidden * n_hidden, generator=generator)[:n_active]
-            active[direction, chosen] = True
-        active = active.view(2, n_hidden, n_hidden)
-        magnitude = initial.abs().clamp_min(torch.finfo(initial.dtype).tiny)
-        self.phi = nn.Parameter(torch.where(active, magnitude, torch.zeros_like(magnitude)))
-        self.register_buffer("sign", sign)
+        index = torch.stack([torch.randperm(n_possible, generator=generator)[:n_active] for _ in range(2)])
+        phi = torch.zeros(2, n_possible)
+        magnitude = initial.gather(1, index).abs().clamp_min(torch.finfo(initial.dtype).tiny)
+        phi.scatter_(1, index, magnitude)
+        self.phi = nn.Parameter(phi.view(2, n_hidden, n_hidden))
+        self.register_buffer("sign", sign.view(2, n_hidden, n_hidden))
+        self.register_buffer("active_index", index)
 
     def weight(self) -> torch.Tensor:
         """Effective weights s * phi where phi > 0, else 0: shape (2, N, N)."""
@@ -44,9 +51,9 @@ class SparseConnections(nn.Module):
 class DeepR:
     """Adam on the active phi only, a random-walk step, then rewiring to keep K active per direction.
 
-    Each connection keeps its own Adam moments and step count; a reactivated connection starts
-    with a fresh Adam state at ``reactivation_value``. ``l1`` adds a constant shrinkage on active
-    phi (Deep-R's l1 prior).
+    Each slot keeps its own Adam moments and step count; a reactivated connection starts with a
+    fresh Adam state at ``reactivation_value``. ``l1`` adds a constant shrinkage lr * l1 on
+    active phi (Deep-R's l1 prior).
     """
 
     def __init__(
@@ -66,44 +73,55 @@ class DeepR:
         self.lr, self.betas, self.eps = lr, betas, eps
         self.noise_std, self.l1, self.reactivation_value = noise_std, l1, reactivation_value
         self.generator = generator
-        phi = connections.phi
-        self.exp_avg = torch.zeros_like(phi, requires_grad=False)
-        self.exp_avg_sq = torch.zeros_like(phi, requires_grad=False)
-        self.steps = torch.zeros_like(phi, requires_grad=False)
+        slots = connections.active_index.shape
+        self.exp_avg = torch.zeros(slots)
+        self.exp_avg_sq = torch.zeros(slots)
+        self.steps = torch.zeros(slots)
         self.n_rewired = 0
 
     @torch.no_grad()
     def step(self) -> int:
         """One Deep-R update; returns the number of connections rewired."""
-        phi = self.connections.phi
-        grad = phi.grad if phi.grad is not None else torch.zeros_like(phi)
-        active = phi > 0
+        connections = self.connections
+        flat_phi = connections.phi.view(2, -1)
+        index = connections.active_index
+        grad = connections.phi.grad
+        grad = grad.view(2, -1).gather(1, index) if grad is not None else torch.zeros_like(self.exp_avg)
         beta1, beta2 = self.betas
-        self.steps.add_(active.to(phi.dtype))
-        self.exp_avg.copy_(torch.where(active, beta1 * self.exp_avg + (1 - beta1) * grad, self.exp_avg))
-        self.exp_avg_sq.copy_(torch.where(active, beta2 * self.exp_avg_sq + (1 - beta2) * grad * grad, self.exp_avg_sq))
-        steps = self.steps.clamp_min(1.0)
-        corrected_avg = self.exp_avg / (1 - beta1**steps)
-        corrected_sq = self.exp_avg_sq / (1 - beta2**steps)
-        update = self.lr * (corrected_avg / (corrected_sq.sqrt() + self.eps) + self.l1)
+        self.steps += 1
+        self.exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+        self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        corrected_avg = self.exp_avg / (1 - beta1**self.steps)
+        corrected_sq = self.exp_avg_sq / (1 - beta2**self.steps)
+        phi = flat_phi.gather(1, index) - self.lr * (corrected_avg / (corrected_sq.sqrt() + self.eps) + self.l1)
         if self.noise_std > 0:
-            update = update - self.noise_std * torch.randn(phi.shape, generator=self.generator, dtype=phi.dtype)
-        phi.copy_(torch.where(active, phi - update, phi))
-        return self._rewire(active)
-
-    def _rewire(self, was_active: torch.Tensor) -> int:
-        phi = self.connections.phi
-        lost = (was_active & (phi <= 0)).flatten(1).sum(1).tolist()
-        for direction, n_lost in enumerate(lost):
-            if n_lost == 0:
-                continue
-            dormant = (phi[direction] <= 0).flatten().nonzero().squeeze(1)
-            chosen = dormant[torch.randperm(len(dormant), generator=self.generator)[:n_lost]]
-            for state, value in ((phi, self.reactivation_value), (self.exp_avg, 0.0), (self.exp_avg_sq, 0.0), (self.steps, 0.0)):
-                state[direction].view(-1)[chosen] = value
-        n_rewired = sum(lost)
+            phi += self.noise_std * torch.randn(phi.shape, generator=self.generator)
+        lost = phi <= 0
+        n_rewired = int(lost.sum())
+        if n_rewired:
+            self._rewire(flat_phi, phi, lost)
+        flat_phi.scatter_(1, index, phi)
         self.n_rewired += n_rewired
         return n_rewired
+
+    def _rewire(self, flat_phi: torch.Tensor, phi: torch.Tensor, lost: torch.Tensor) -> None:
+        """Hand each lost slot to a dormant connection drawn uniformly (the lost ones included)."""
+        index = self.connections.active_index
+        for direction in range(2):
+            slots = lost[direction].nonzero().squeeze(1)
+            if len(slots) == 0:
+                continue
+            flat_phi[direction, index[direction, slots]] = 0.0  # now dormant: weight exactly 0
+            # i.i.d. uniform keys, occupied connections excluded: the top keys are a uniformly drawn
+            # set of dormant connections (cheaper than torch.multinomial without replacement)
+            keys = torch.rand(flat_phi.shape[1], generator=self.generator)
+            keys[index[direction]] = -1.0
+            keys[index[direction, slots]] = torch.rand(len(slots), generator=self.generator)
+            chosen = torch.topk(keys, len(slots)).indices
+            index[direction, slots] = chosen
+            phi[direction, slots] = self.reactivation_value
+            for state in (self.exp_avg, self.exp_avg_sq, self.steps):
+                state[direction, slots] = 0.0
 
     def state_dict(self) -> dict:
         return {

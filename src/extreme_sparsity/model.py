@@ -91,11 +91,16 @@ class GlobalModel(nn.Module):
         return torch.cat([top, bottom], dim=0)
 
     def hidden_states(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Final hidden states h_T, shape (batch, 2, N), for inputs of shape (batch, 2, n_inputs)."""
+        """Final hidden states h_T, shape (batch, 2, N), for inputs of shape (batch, 2, n_inputs).
+
+        Inputs whose memory is laid out sub-network first (a transposed view of a (2, batch,
+        n_inputs) tensor, as the training loop gathers them) need no copy.
+        """
         batch, n = inputs.shape[0], self.config.n_hidden
         # The input is the same at every step: project it once (W_ih x + b_ih + b_hh).
-        drive = torch.einsum("bsi,shi->bsh", inputs, self.w_ih) + (self.b_ih + self.b_hh)
-        drive = drive.reshape(batch, 2 * n)
+        bias = (self.b_ih + self.b_hh).unsqueeze(1)
+        drive = torch.baddbmm(bias, inputs.transpose(0, 1), self.w_ih.transpose(1, 2))
+        drive = drive.transpose(0, 1).reshape(batch, 2 * n)
         hidden = torch.tanh(drive)  # t = 1, from h_0 = 0
         if self.config.n_steps > 1:
             recurrent_t = self.recurrent_matrix().t()
@@ -105,13 +110,16 @@ class GlobalModel(nn.Module):
 
     def bottleneck_states(self, hidden: torch.Tensor) -> torch.Tensor:
         """Bottleneck layer b(n) = W_hb(n) h_T(n) + b_hb(n), shape (batch, 2, bottleneck)."""
-        return torch.einsum("bsh,skh->bsk", hidden, self.w_hb) + self.b_hb
+        return _per_subnetwork_linear(hidden, self.w_hb, self.b_hb)
 
     def readouts(self, hidden: torch.Tensor) -> torch.Tensor:
         """Readouts r(n) of both sub-networks, shape (batch, 2, n_classes)."""
         if self.config.bottleneck:
-            return torch.einsum("bsk,sck->bsc", self.bottleneck_states(hidden), self.w_br) + self.b_br
-        return torch.einsum("bsh,sch->bsc", hidden, self.w_hr) + self.b_hr
+            # The bottleneck is linear: r = W_br (W_hb h + b_hb) + b_br in one product per sample.
+            weight = torch.bmm(self.w_br, self.w_hb)
+            bias = torch.bmm(self.w_br, self.b_hb.unsqueeze(2)).squeeze(2) + self.b_br
+            return _per_subnetwork_linear(hidden, weight, bias)
+        return _per_subnetwork_linear(hidden, self.w_hr, self.b_hr)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.readouts(self.hidden_states(inputs))
@@ -126,6 +134,14 @@ class GlobalModel(nn.Module):
         graph[n:, :n] = active[0].T  # from sub-network 1 (rows) into sub-network 0 (columns)
         graph[:n, n:] = active[1].T  # from sub-network 0 into sub-network 1
         return graph
+
+
+def _per_subnetwork_linear(states: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """y(n) = weight(n) x(n) + bias(n) for both sub-networks as one product with a block-diagonal
+    matrix: states (batch, 2, in), weight (2, out, in) -> (batch, 2, out)."""
+    batch = states.shape[0]
+    block = torch.block_diag(weight[0], weight[1])
+    return torch.addmm(bias.reshape(-1), states.reshape(batch, -1), block.t()).view(batch, 2, -1)
 
 
 def decide(readouts: torch.Tensor, rule: str = "max") -> tuple[torch.Tensor, torch.Tensor]:

@@ -146,6 +146,7 @@ def train(
             log(f"ignoring {resume_path}: it belongs to another configuration")
 
     n_train = len(train_data)
+    by_subnetwork = train_data.inputs.transpose(0, 1)
     for epoch in range(len(history) + 1, config.epochs + 1):
         started = time.perf_counter()
         rewired_before = deep_r.n_rewired
@@ -153,17 +154,20 @@ def train(
         correct = torch.zeros((), dtype=torch.long)
         order = torch.randperm(n_train, generator=generators["batches"])
         for start in range(0, n_train, config.batch_size):
-            batch = train_data.subset(order[start : start + config.batch_size])
-            output, _ = decide(model(batch.inputs), model_config.decision)
-            loss = F.cross_entropy(output, batch.target)
+            chosen = order[start : start + config.batch_size]
+            # gathered sub-network first, so that the model's input projection needs no copy
+            inputs = torch.index_select(by_subnetwork, 1, chosen).transpose(0, 1)
+            target = train_data.target[chosen]
+            output, _ = decide(model(inputs), model_config.decision)
+            loss = F.cross_entropy(output, target)
             optimizer.zero_grad(set_to_none=True)
             model.sparse.phi.grad = None
             loss.backward()
             optimizer.step()
             deep_r.step()
             with torch.no_grad():
-                loss_sum += loss.detach() * len(batch)
-                correct += (output.argmax(1) == batch.target).sum()
+                loss_sum += loss.detach() * len(chosen)
+                correct += (output.argmax(1) == target).sum()
         train_loss = loss_sum.item() / n_train
         _check_finite(train_loss, "training loss", model_config, config, epoch)
         for name, value in model.state_dict().items():
