@@ -1,0 +1,266 @@
+"""Software environments and profiles, checked statically (Docker and Apptainer cannot run here).
+
+* requirements.txt (the README's venv), envs/*.yaml (`--sdm conda`) and containers/ (`--sdm
+  apptainer`) pin the same versions;
+* every rule with an action has a conda environment, and its script's imports work with only the
+  packages of that environment; the workflow names the container built from containers/;
+* the workflow profile sizes every rule and names no rule that does not exist; the slurm profile
+  is found from the repository root, reads partition and account from the environment, and
+  groups the short jobs (a dry run at paper scale shows how many sbatch submissions that makes);
+* `snakemake --lint` is clean.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, copy_project, snakemake
+
+CONTAINER_FILES = (REPO / "containers" / "Dockerfile", REPO / "containers" / "extreme-sparsity.def")
+CONTAINER_IMAGE = "containers/extreme-sparsity.sif"
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!-]+)$")
+# importable name of each pinned distribution whose absence from an environment matters
+MODULES = {"torch": "torch", "torchvision": "torchvision", "numpy": "numpy", "pandas": "pandas", "matplotlib": "matplotlib", "h5py": "h5py"}
+
+
+def requirements() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            match = PIN.match(line)
+            assert match, f"requirements.txt: {line!r} is not pinned with =="
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def conda_env(path: Path) -> tuple[str, dict[str, str]]:
+    """(python version, {package: version}) of a conda environment file; every entry pinned."""
+    spec = yaml.safe_load(path.read_text())
+    python, pins = None, {}
+    for entry in spec["dependencies"]:
+        if isinstance(entry, dict):
+            for line in entry["pip"]:
+                match = PIN.match(line)
+                assert match, f"{path.name}: pip entry {line!r} is not pinned with =="
+                pins[match.group(1).lower()] = match.group(2)
+        elif entry.startswith("python="):
+            python = entry.split("=", 1)[1]
+        else:
+            assert entry == "pip", f"{path.name}: {entry!r}: put packages under pip: with == pins"
+    assert python, f"{path.name} does not pin python"
+    return python, pins
+
+
+def container_spec(path: Path) -> tuple[str, dict[str, str]]:
+    """(python version of the base image, {package: version} installed by pip)."""
+    text = path.read_text()
+    base = re.findall(r"^(?:FROM|From:)\s+python:(\d+\.\d+\.\d+)-slim-bookworm\s*$", text, re.MULTILINE)
+    assert len(base) == 1, f"{path.name}: expected one python:X.Y.Z-slim-bookworm base image"
+    pins = {}
+    for token in re.findall(r"(?<![\w.-])[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!-]+", text):
+        name, version = token.split("==")
+        pins[name.lower()] = version
+    return base[0], pins
+
+
+ENVIRONMENTS = sorted((REPO / "envs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", ENVIRONMENTS, ids=lambda path: path.name)
+def test_conda_environment_pins_the_requirements_versions(path):
+    python, pins = conda_env(path)
+    pinned = requirements()
+    assert pins, f"{path.name} pins no package"
+    for name, version in pins.items():
+        assert name in pinned, f"{path.name}: {name} is not in requirements.txt"
+        assert version == pinned[name], f"{path.name}: {name}=={version}, requirements.txt has {pinned[name]}"
+    base, _ = container_spec(CONTAINER_FILES[0])
+    assert python == base, f"{path.name}: python={python}, the container has {base}"
+
+
+def test_torch_and_plot_environments_are_separate():
+    """Figures and tables have their own environment: editing it never reruns training."""
+    _, torch_env = conda_env(REPO / "envs" / "torch.yaml")
+    _, plot_env = conda_env(REPO / "envs" / "plot.yaml")
+    assert {"torch", "torchvision", "h5py"} <= set(torch_env)
+    assert "matplotlib" not in torch_env
+    assert "matplotlib" in plot_env and not {"torch", "torchvision"} & set(plot_env)
+
+
+@pytest.mark.parametrize("path", CONTAINER_FILES, ids=lambda path: path.name)
+def test_container_builds_the_pinned_environment(path):
+    base, pins = container_spec(path)
+    assert pins == requirements(), f"{path.name} and requirements.txt pin different packages or versions"
+    assert base.rsplit(".", 1)[0] == f"{sys.version_info.major}.{sys.version_info.minor}", "venv and image differ in Python"
+    assert container_spec(CONTAINER_FILES[0])[0] == base, "Dockerfile and Apptainer definition use different bases"
+
+
+@pytest.fixture(scope="module")
+def workflow_rules(tmp_path_factory, mnist_root) -> dict[str, dict]:
+    """Every rule of the workflow with its conda file, container, script and group, from snakemake itself."""
+    project = copy_project(tmp_path_factory.mktemp("rules"))
+    (project / "inspect_rules.smk").write_text(
+        'include: "Snakefile"\n\n\n'
+        "import json as _json\n\n"
+        'print("RULES=" + _json.dumps({r.name: {"conda": r.conda_env and str(r.conda_env), '
+        '"container": r.container_img and str(r.container_img), "script": r.script, '
+        '"shell": r.shellcmd, "norun": r.norun, "basedir": str(r.basedir)} for r in workflow.rules}))\n'
+    )
+    listed = snakemake(project, "-s", "inspect_rules.smk", "--list-rules", "--config", f"mnist_root={mnist_root}")
+    line = next(line for line in listed.stdout.splitlines() if line.startswith("RULES="))
+    rules = json.loads(line[len("RULES=") :])
+    for rule in rules.values():
+        for key in ("conda", "script"):
+            if rule[key]:  # paths in a rule are relative to the file that defines it
+                rule[key] = (Path(rule["basedir"]) / rule[key]).resolve().relative_to(project.resolve())
+    return {name: rule for name, rule in rules.items() if not rule["norun"]}
+
+
+def test_every_rule_has_a_conda_environment(workflow_rules):
+    assert workflow_rules
+    for name, rule in workflow_rules.items():
+        assert rule["conda"], f"rule {name} has no conda: directive"
+        assert rule["conda"].parent == Path("envs") and (REPO / rule["conda"]).is_file(), f"rule {name}: {rule['conda']}"
+
+
+def test_every_rule_runs_in_the_container(workflow_rules):
+    containers = {rule["container"] for rule in workflow_rules.values()}
+    if containers == {None}:
+        pytest.skip(f'the workflow declares no container yet (Snakefile: container: "{CONTAINER_IMAGE}")')
+    assert containers == {CONTAINER_IMAGE}
+
+
+def test_rule_scripts_import_with_only_their_environment(workflow_rules, tmp_path):
+    """A plotting job must not need torch, a training job not matplotlib: each script's imports
+    are run with every pinned package that its environment lacks made unimportable."""
+    checked = 0
+    for name, rule in workflow_rules.items():
+        if not rule["script"] or rule["script"].suffix != ".py":
+            continue
+        _, available = conda_env(REPO / rule["conda"])
+        blocked = sorted(module for package, module in MODULES.items() if package not in available)
+        tree = ast.parse((REPO / rule["script"]).read_text())
+        imports = [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        program = (
+            "import importlib.abc, sys\n"
+            f"BLOCKED = {blocked!r}\n"
+            "class Block(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in BLOCKED:\n"
+            "            raise ImportError(f'{name} is not in this rule\\'s environment')\n"
+            "sys.meta_path.insert(0, Block())\n" + "\n".join(imports) + "\n"
+        )
+        environment = dict(os.environ, PYTHONPATH=str(REPO / "src"), PYTHONDONTWRITEBYTECODE="1")
+        result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=environment)
+        assert result.returncode == 0, f"rule {name} ({rule['conda']}): {result.stderr.strip().splitlines()[-1]}"
+        checked += 1
+    assert checked
+
+
+def load_profile(path: Path, **environment: str) -> dict:
+    """A profile as snakemake reads it (YTE rendered, keys turned into command-line values)."""
+    from snakemake.profiles import ProfileConfigFileParser
+
+    saved = dict(os.environ)
+    try:
+        for key in ("SBATCH_PARTITION", "SBATCH_ACCOUNT", "TRAIN_GPUS"):
+            os.environ.pop(key, None)
+        os.environ.update(environment)
+        with open(path) as stream:
+            return dict(ProfileConfigFileParser().parse(stream))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_workflow_profile_sizes_every_rule_and_only_rules_that_exist(workflow_rules):
+    profile = load_profile(REPO / "profiles" / "default" / "config.yaml")
+    resources: dict[str, set[str]] = {}
+    for entry in profile["set-resources"]:
+        rule, assignment = entry.split(":", 1)
+        resources.setdefault(rule, set()).add(assignment.split("=", 1)[0])
+    threads = {entry.split("=", 1)[0] for entry in profile["set-threads"]}
+    for name in workflow_rules:
+        assert {"mem_mb", "runtime"} <= resources.get(name, set()), f"profiles/default sizes no mem_mb/runtime for {name}"
+        assert name in threads, f"profiles/default sets no threads for {name}"
+    assert set(resources) | threads <= set(workflow_rules), "profiles/default names rules the workflow lacks"
+
+
+def test_training_gpu_is_one_switch():
+    off = load_profile(REPO / "profiles" / "default" / "config.yaml")
+    on = load_profile(REPO / "profiles" / "default" / "config.yaml", TRAIN_GPUS="1")
+    assert "train_model:gpu=0" in off["set-resources"]
+    assert "train_model:gpu=1" in on["set-resources"]
+    assert set(off["set-resources"]) ^ set(on["set-resources"]) == {"train_model:gpu=0", "train_model:gpu=1"}
+
+
+def test_slurm_profile_is_found_from_the_repository_root(tmp_path):
+    from snakemake.cli import get_profile_dir
+
+    saved = Path.cwd()
+    try:
+        os.chdir(REPO)
+        directory, config = get_profile_dir("slurm")
+    finally:
+        os.chdir(saved)
+    assert Path(directory).resolve() == REPO / "slurm" and Path(config).name == "config.yaml"
+
+
+def test_slurm_profile_settings(workflow_rules):
+    plain = load_profile(REPO / "slurm" / "config.yaml")
+    assert plain["executor"] == "slurm"
+    assert int(plain["retries"]) >= 1 and plain["rerun-incomplete"] == "True"
+    assert int(plain["slurm-init-seconds-before-status-checks"]) >= 10  # cluster defaults, not test values
+    # plugin 2.8.0 reads sacct's "CANCELLED by <uid>" as still running: a scancel would hang the run
+    assert plain["slurm-status-command"] == "squeue"
+    assert not any(entry.startswith(("slurm_partition", "slurm_account")) for entry in plain["default-resources"])
+    chosen = load_profile(REPO / "slurm" / "config.yaml", SBATCH_PARTITION="all", SBATCH_ACCOUNT="lab 1")
+    assert {"slurm_partition='all'", "slurm_account='lab 1'"} <= set(chosen["default-resources"])
+    groups = dict(entry.split("=", 1) for entry in plain["groups"])
+    assert set(groups) <= set(workflow_rules), "slurm/ groups rules the workflow lacks"
+    assert {name for name in workflow_rules if name.endswith("_metric")} <= {r for r, g in groups.items() if g == "metrics"}
+    assert int(plain["cores"]) == 1  # group jobs run their members one at a time
+
+
+def test_paper_scale_submissions(tmp_path, mnist_root):
+    """A dry run of the default (paper-scale) config with --profile slurm: every metric job is in a
+    group of 30, the tables and figures in one; prints the number of sbatch submissions."""
+    project = copy_project(tmp_path)
+    environment = dict(os.environ, HOME=str(tmp_path / "home"), PYTHONPATH=str(project / "src"))
+    dry = subprocess.run(
+        ["timeout", "-k", "15", "600", sys.executable, "-m", "snakemake", "--profile", "slurm", "-n"]
+        + ["--config", f"mnist_root={mnist_root}"],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    output = dry.stdout + dry.stderr
+    assert dry.returncode == 0, output[-4000:]
+    assert "Using profiles slurm and workflow specific profile profiles/default" in output
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", output.split("Job stats:")[1].split("\n\n")[0], re.MULTILINE))
+    metric_jobs = sum(int(count) for rule, count in counts.items() if rule.endswith("_metric"))
+    single = re.findall(r"^rule (\w+):", output, re.MULTILINE)  # `all` runs locally
+    groups = re.findall(r"Group job (\w+)", output)
+    assert groups.count("metrics") == math.ceil(metric_jobs / 30) and groups.count("summary") == 1
+    submissions = len([rule for rule in single if rule != "all"]) + len(groups)
+    assert submissions == int(counts["prepare_dataset"]) + int(counts["train_model"]) + len(groups)
+    print(f"\npaper scale: {counts['total']} jobs in {submissions} sbatch submissions", file=sys.stderr)
+
+
+def test_lint_is_clean(tmp_path, mnist_root):
+    project = copy_project(tmp_path)
+    linted = snakemake(project, "--lint", "--config", f"mnist_root={mnist_root}", check=False)
+    output = linted.stdout + linted.stderr
+    assert linted.returncode == 0 and "Congratulations, your workflow is in a good condition!" in output, output[-4000:]

@@ -1,0 +1,294 @@
+"""`snakemake --profile slurm` against a real SLURM cluster on localhost.
+
+The session starts a single-node cluster (tests/slurm/start.sh: slurmctld, slurmd, munge, and
+slurmdbd on MariaDB so that sacct answers) and stops every daemon it started at the end, even on
+failure. One run of the quick config goes through the slurm/ profile exactly as a user types it
+(`snakemake --profile slurm`, partition and account from SBATCH_PARTITION / SBATCH_ACCOUNT),
+plus tests/slurm/profile for short status polling. While it runs, a training job that has
+finished an epoch is cancelled with scancel; the run must resubmit it, the new job must resume
+from that epoch, and the run must finish. The results must then equal those of the
+local `--cores 2` run of the same config (conftest's quick_run), and a second invocation must
+have nothing to do. Every snakemake call runs under `timeout -k`: a plugin waiting on a status
+command that never answers ignores SIGTERM.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import REPO, copy_project
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+SLURM_DIR = REPO / "tests" / "slurm"
+TEST_PROFILE = SLURM_DIR / "profile"
+PARTITION, ACCOUNT = "debug", "ci"
+RUN_TIMEOUT = 900  # seconds for one snakemake run; the quick config takes ~5 min here
+TIME_COLUMNS = {"seconds"}  # wall-clock columns: the only values allowed to differ between runs
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A running localhost SLURM cluster; stops every daemon the session started, whatever happens."""
+    if os.geteuid() != 0:
+        pytest.skip("the local SLURM cluster needs root (apt-get, daemons); CI runs as root")
+    if shutil.which("apt-get") is None:
+        pytest.skip("the local SLURM cluster needs Debian's apt-get")
+    try:
+        started = subprocess.run(["bash", str(SLURM_DIR / "start.sh")], capture_output=True, text=True, timeout=900)
+        if started.returncode != 0:
+            pytest.fail(f"tests/slurm/start.sh failed ({started.returncode}):\n{started.stderr[-6000:]}")
+        yield started.stderr
+    finally:
+        stopped = subprocess.run(["bash", str(SLURM_DIR / "stop.sh")], capture_output=True, text=True, timeout=300)
+        sys.stderr.write(stopped.stderr)
+
+
+@dataclasses.dataclass
+class SlurmRun:
+    project: Path
+    args: tuple[str, ...]  # snakemake's arguments
+    log: str  # snakemake's own output
+    run_id: str  # the job name of every SLURM job of this run
+    submissions: dict[str, Path]  # SLURM job id -> its log file
+    cancelled: str  # the SLURM job id cancelled with scancel
+    cancelled_log_dir: Path  # where the logs of that snakemake job go (one file per submission)
+    seconds: float
+    since: str  # sacct --starttime that covers the run
+
+
+def _snakemake_command(*args: str) -> list[str]:
+    return ["timeout", "-k", "15", str(RUN_TIMEOUT), sys.executable, "-m", "snakemake", *args]
+
+
+def _environment(project: Path) -> dict[str, str]:
+    environment = dict(os.environ, PYTHONPATH=str(project / "src"), PYTHONDONTWRITEBYTECODE="1")
+    environment.update(SBATCH_PARTITION=PARTITION, SBATCH_ACCOUNT=ACCOUNT)
+    environment.pop("SNAKEMAKE_PROFILE", None)
+    return environment
+
+
+def _seconds(elapsed: str) -> int:
+    """squeue's %M ('12', '1:02', '1:02:03', '1-01:02:03') in seconds."""
+    days, _, clock = elapsed.rpartition("-")
+    total = 0
+    for part in clock.split(":"):
+        total = total * 60 + int(part)
+    return total + 86400 * int(days or 0)
+
+
+def _running_jobs(run_id: str) -> list[str]:
+    listing = subprocess.run(
+        ["squeue", "-h", "-t", "RUNNING", "--name", run_id, "-o", "%i"], capture_output=True, text=True, timeout=30
+    )
+    return listing.stdout.split()
+
+
+def _resume_file(project: Path, slurm_log: Path) -> Path | None:
+    """The resume.pt of the training job whose SLURM log is ``slurm_log`` (None for other rules).
+    The plugin names the folder rule_train_model/<architecture>_<p>_<seed>/."""
+    if slurm_log.parts[-3] != "rule_train_model":
+        return None
+    architecture, p, seed = slurm_log.parent.name.split("_")
+    return project / "results" / "models" / architecture / f"p={p}" / f"seed={seed}" / "resume.pt"
+
+
+def _submissions(log: str) -> dict[str, Path]:
+    found = re.findall(r"has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", log)
+    return {job_id: Path(path) for job_id, path in found}
+
+
+def _sacct(since: str, run_id: str, fields: str) -> list[dict[str, str]]:
+    names = fields.split(",")
+    listing = subprocess.run(
+        ["sacct", "-X", "-n", "-P", "-S", since, "--name", run_id, "-o", fields],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return [dict(zip(names, line.split("|"))) for line in listing.stdout.splitlines()]
+
+
+@pytest.fixture(scope="session")
+def slurm_run(slurm_cluster, quick_run, tmp_path_factory, mnist_root) -> SlurmRun:
+    """The quick config through `--profile slurm`, one training job cancelled mid-run."""
+    # quick_run (local, --cores 2) is requested first so that the two runs never share the cores.
+    project = copy_project(tmp_path_factory.mktemp("slurm"))
+    args = ("--profile", "slurm", "--profile", str(TEST_PROFILE), "--configfile", "config/quick.yaml")
+    args += ("--config", f"mnist_root={mnist_root}")
+    log_path = project / "snakemake.log"
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 60))
+    started = time.monotonic()
+    cancelled = None
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen(
+            _snakemake_command(*args),
+            cwd=project,
+            env=_environment(project),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so that it can be killed as a whole
+        )
+        try:
+            # Cancel the first training job seen with a finished epoch (its resume.pt exists), so
+            # that the resubmitted job must resume mid-training and still match the local run.
+            while process.poll() is None:
+                if cancelled is None:
+                    log = log_path.read_text()
+                    match = re.search(r"SLURM run ID: (\S+)", log)
+                    submissions = _submissions(log)
+                    for job_id in _running_jobs(match.group(1)) if match else []:
+                        resume = _resume_file(project, submissions[job_id]) if job_id in submissions else None
+                        if resume is not None and resume.exists():
+                            subprocess.run(["scancel", job_id], check=True, timeout=30)
+                            cancelled = job_id
+                            break
+                time.sleep(0.25)
+        finally:
+            if process.poll() is None:  # the test itself failed: leave no snakemake behind
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=60)
+    seconds = time.monotonic() - started
+    log = log_path.read_text()
+    if process.returncode != 0:
+        raise AssertionError(f"snakemake --profile slurm failed ({process.returncode}) after {seconds:.0f} s:\n{log[-8000:]}")
+    assert cancelled is not None, "no training job was seen between two epochs, to be cancelled"
+    submissions = _submissions(log)
+    run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
+    print(f"\nquick config through SLURM: {seconds:.0f} s, {len(submissions)} sbatch submissions", file=sys.stderr)
+    return SlurmRun(project, args, log, run_id, submissions, cancelled, submissions[cancelled].parent, seconds, since)
+
+
+def test_every_job_went_through_sbatch(slurm_run):
+    log = slurm_run.log
+    # Only the target rule `all` (no action) runs in the main process; every other job is submitted.
+    assert set(re.findall(r"^localrule (\w+):", log, re.MULTILINE)) == {"all"}
+    # SLURM's own accounting knows every submission, under this run's name, partition and account.
+    expected = set(slurm_run.submissions)
+    for _ in range(30):  # sacct lags slurmctld by a few seconds
+        jobs = {row["JobIDRaw"]: row for row in _sacct(slurm_run.since, slurm_run.run_id, "JobIDRaw,State,Partition,Account")}
+        if set(jobs) == expected and all(row["State"] != "RUNNING" for row in jobs.values()):
+            break
+        time.sleep(1)
+    assert set(jobs) == expected, f"sacct lists {sorted(jobs)}, the log {sorted(expected)}"
+    for job_id, row in jobs.items():
+        assert (row["Partition"], row["Account"]) == (PARTITION, ACCOUNT)
+        wanted = "CANCELLED" if job_id == slurm_run.cancelled else "COMPLETED"
+        assert row["State"].split()[0] == wanted, f"SLURM job {job_id}: {row['State']}"
+    # Each submission's log carries its SLURM job id, and every result was written by one of them.
+    texts = []
+    for job_id, path in slurm_run.submissions.items():
+        assert path.name == f"{job_id}.log" and path.is_file()
+        texts.append(path.read_text())
+    produced = "\n".join(texts)
+    results = slurm_run.project / "results"
+    for path in _result_files(results):
+        assert f"results/{path}" in produced, f"results/{path} was not written by a SLURM job"
+
+
+def test_results_equal_a_local_run(slurm_run, quick_run):
+    local, slurm = quick_run[0] / "results", slurm_run.project / "results"
+    files = _result_files(local)
+    assert files == _result_files(slurm)
+    assert any(path.suffix == ".pt" for path in files) and any(path.suffix == ".csv" for path in files)
+    for path in files:
+        _assert_same(local / path, slurm / path)
+    assert not list(slurm.rglob("resume.pt"))
+
+
+def test_cancelled_job_was_resubmitted(slurm_run):
+    attempts = sorted(slurm_run.cancelled_log_dir.glob("*.log"), key=lambda path: int(path.stem))
+    assert len(attempts) >= 2 and attempts[0].stem == slurm_run.cancelled, attempts
+    retried = {row["JobIDRaw"]: row["State"] for row in _sacct(slurm_run.since, slurm_run.run_id, "JobIDRaw,State")}
+    assert retried[attempts[-1].stem] == "COMPLETED"
+    assert f"SLURM-job '{slurm_run.cancelled}' failed" in slurm_run.log
+    # the resubmitted job continued from the epoch the cancelled one had finished
+    resume = _resume_file(slurm_run.project, slurm_run.submissions[slurm_run.cancelled])
+    architecture, p, seed = resume.parts[-4], resume.parts[-3], resume.parts[-2]
+    training_log = slurm_run.project / "results" / "logs" / "train_model" / architecture / p / f"{seed}.log"
+    assert "resuming after epoch" in training_log.read_text()
+
+
+def test_sbatch_requests_follow_the_workflow_profile(slurm_run):
+    requests = _sacct(slurm_run.since, slurm_run.run_id, "JobIDRaw,Timelimit,ReqMem,ReqCPUS")
+    by_id = {row["JobIDRaw"]: row for row in requests}
+    training = [job for job, path in slurm_run.submissions.items() if path.parts[-3] == "rule_train_model"]
+    first = training[0] if training[0] != slurm_run.cancelled else training[1]
+    assert by_id[first]["Timelimit"] == "00:10:00" and by_id[first]["ReqMem"] == "2000M"
+    assert by_id[first]["ReqCPUS"] == "1"
+    retry = sorted(slurm_run.cancelled_log_dir.glob("*.log"), key=lambda path: int(path.stem))[1].stem
+    assert by_id[retry]["Timelimit"] == "00:20:00" and by_id[retry]["ReqMem"] == "4000M"  # attempt 2
+    groups = [job for job, path in slurm_run.submissions.items() if path.parent.name.startswith("group_")]
+    assert groups and all(by_id[job]["ReqCPUS"] == "1" for job in groups)
+
+
+def test_second_invocation_does_nothing(slurm_run):
+    again = subprocess.run(
+        _snakemake_command(*slurm_run.args), cwd=slurm_run.project, env=_environment(slurm_run.project), capture_output=True, text=True
+    )
+    output = again.stdout + again.stderr
+    assert again.returncode == 0, output[-4000:]
+    assert "Nothing to be done" in output
+    assert "submitted with SLURM jobid" not in output
+
+
+def _result_files(results: Path) -> list[Path]:
+    """Every result file, relative to results/, without logs and benchmarks (they hold times)."""
+    return sorted(
+        path.relative_to(results)
+        for path in results.rglob("*")
+        if path.is_file() and path.relative_to(results).parts[0] not in ("logs", "benchmarks")
+    )
+
+
+def _assert_same(expected: Path, actual: Path) -> None:
+    if expected.suffix == ".csv":
+        left, right = pd.read_csv(expected), pd.read_csv(actual)
+        drop = sorted(TIME_COLUMNS & set(left.columns))
+        pd.testing.assert_frame_equal(left.drop(columns=drop), right.drop(columns=drop), check_exact=True, obj=str(actual))
+    elif expected.suffix == ".pt":
+        _assert_same_object(
+            torch.load(expected, weights_only=True), torch.load(actual, weights_only=True), str(actual)
+        )
+    elif expected.suffix == ".h5":
+        with h5py.File(expected) as left, h5py.File(actual) as right:
+            assert dict(left.attrs) == dict(right.attrs)
+            names = []
+            left.visit(names.append)
+            for name in names:
+                if isinstance(left[name], h5py.Dataset):
+                    np.testing.assert_array_equal(left[name][()], right[name][()], err_msg=f"{actual}:{name}")
+    elif expected.suffix in (".png", ".pdf", ".svg"):
+        assert actual.stat().st_size > 0  # drawn from the tables compared above; files embed dates
+    else:
+        assert expected.read_bytes() == actual.read_bytes(), actual
+
+
+def _assert_same_object(left, right, where: str) -> None:
+    if isinstance(left, torch.Tensor):
+        assert torch.equal(left, right), where
+    elif isinstance(left, dict):
+        assert left.keys() == right.keys(), where
+        for key in left:
+            _assert_same_object(left[key], right[key], f"{where}:{key}")
+    elif isinstance(left, (list, tuple)):
+        assert len(left) == len(right), where
+        for index, (a, b) in enumerate(zip(left, right)):
+            _assert_same_object(a, b, f"{where}[{index}]")
+    else:
+        assert left == right, f"{where}: {left!r} != {right!r}"
