@@ -55,6 +55,7 @@ def real_mnist_root() -> Path:
 
 def copy_project(destination: Path) -> Path:
     """Copy what a workflow run needs (no venv, no results) so that tests can edit and run it freely."""
+    destination.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "workflow", "config", "envs", "src", "profiles", "slurm", "containers"):
         source = REPO / name
         if source.is_dir():

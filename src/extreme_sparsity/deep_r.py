@@ -73,10 +73,11 @@ class DeepR:
         self.lr, self.betas, self.eps = lr, betas, eps
         self.noise_std, self.l1, self.reactivation_value = noise_std, l1, reactivation_value
         self.generator = generator
-        slots = connections.active_index.shape
-        self.exp_avg = torch.zeros(slots)
-        self.exp_avg_sq = torch.zeros(slots)
-        self.steps = torch.zeros(slots)
+        # Adam state per slot, on the device of the connections; the random draws are made on the
+        # CPU generator (the same stream on every device) and moved.
+        self.exp_avg = torch.zeros_like(connections.active_index, dtype=connections.phi.dtype)
+        self.exp_avg_sq = torch.zeros_like(self.exp_avg)
+        self.steps = torch.zeros_like(self.exp_avg)
         self.n_rewired = 0
 
     @torch.no_grad()
@@ -95,7 +96,7 @@ class DeepR:
         corrected_sq = self.exp_avg_sq / (1 - beta2**self.steps)
         phi = flat_phi.gather(1, index) - self.lr * (corrected_avg / (corrected_sq.sqrt() + self.eps) + self.l1)
         if self.noise_std > 0:
-            phi += self.noise_std * torch.randn(phi.shape, generator=self.generator)
+            phi += self.noise_std * torch.randn(phi.shape, generator=self.generator).to(phi.device)
         lost = phi <= 0
         n_rewired = int(lost.sum())
         if n_rewired:
@@ -114,9 +115,9 @@ class DeepR:
             flat_phi[direction, index[direction, slots]] = 0.0  # now dormant: weight exactly 0
             # i.i.d. uniform keys, occupied connections excluded: the top keys are a uniformly drawn
             # set of dormant connections (cheaper than torch.multinomial without replacement)
-            keys = torch.rand(flat_phi.shape[1], generator=self.generator)
+            keys = torch.rand(flat_phi.shape[1], generator=self.generator).to(flat_phi.device)
             keys[index[direction]] = -1.0
-            keys[index[direction, slots]] = torch.rand(len(slots), generator=self.generator)
+            keys[index[direction, slots]] = torch.rand(len(slots), generator=self.generator).to(flat_phi.device)
             chosen = torch.topk(keys, len(slots)).indices
             index[direction, slots] = chosen
             phi[direction, slots] = self.reactivation_value

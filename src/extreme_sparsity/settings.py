@@ -14,7 +14,9 @@ ARCHITECTURES = ("plain", "bottleneck")
 
 def sparsities(config: dict) -> list[str]:
     """The p values of the study as canonical strings (the p wildcard of every path)."""
-    values = config["sparsity"]["values"] or sparsity_grid(config["model"]["n_hidden"], config["sparsity"]["grid_size"])
+    values = config["sparsity"]["values"]
+    if values is None:
+        values = sparsity_grid(config["model"]["n_hidden"], config["sparsity"]["grid_size"])
     return sorted({format_sparsity(p) for p in values}, key=float)
 
 

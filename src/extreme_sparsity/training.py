@@ -110,6 +110,15 @@ def _check_finite(value: float, what: str, model_config: ModelConfig, config: Tr
         )
 
 
+def resolve_device(device: str) -> torch.device:
+    """``cpu``, ``cuda``, or ``auto`` (CUDA when available, else the CPU)."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but torch sees no CUDA GPU; use device: cpu or auto")
+    return torch.device(device)
+
+
 def train(
     model_config: ModelConfig,
     config: TrainingConfig,
@@ -118,10 +127,17 @@ def train(
     resume_path: str | Path | None = None,
     run_id: str = "",
     log=print,
+    device: str = "cpu",
 ) -> TrainingResult:
-    """Train one model; resumes from ``resume_path`` when it holds a state of the same run."""
+    """Train one model; resumes from ``resume_path`` when it holds a state of the same run.
+
+    Every random draw comes from CPU generators, so a GPU run follows the same random streams and
+    differs from the CPU run only by floating-point rounding.
+    """
+    device = resolve_device(device)
     generators = derived_generators(config.seed)
-    model = GlobalModel(model_config, generators["init"])
+    model = GlobalModel(model_config, generators["init"]).to(device)
+    train_data, test_data = train_data.to(device), test_data.to(device)
     optimizer = _subnetwork_optimizer(model, config)
     deep_r = DeepR(
         model.sparse, config.deep_r_lr, config.deep_r_betas, config.noise_std, config.l1,
@@ -134,7 +150,7 @@ def train(
     if resume_path is not None and Path(resume_path).exists():
         state = load_trusted(resume_path)
         if state.get("run_id") == run_id:
-            model.load_state_dict(state["model"])
+            model.load_state_dict(state["model"])  # (load_trusted maps to the CPU; copied onto device)
             optimizer.load_state_dict(state["optimizer"])
             deep_r.load_state_dict(state["deep_r"])
             for name, generator in generators.items():
@@ -150,9 +166,9 @@ def train(
     for epoch in range(len(history) + 1, config.epochs + 1):
         started = time.perf_counter()
         rewired_before = deep_r.n_rewired
-        loss_sum = torch.zeros(())
-        correct = torch.zeros((), dtype=torch.long)
-        order = torch.randperm(n_train, generator=generators["batches"])
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        order = torch.randperm(n_train, generator=generators["batches"]).to(device)
         for start in range(0, n_train, config.batch_size):
             chosen = order[start : start + config.batch_size]
             # gathered sub-network first, so that the model's input projection needs no copy
@@ -186,7 +202,7 @@ def train(
             f"rewired {record.n_rewired}, {record.seconds:.1f} s"
         )
         if config.checkpoint_selection == "best_test_loss" and test["loss"] < best["loss"]:
-            best = {"loss": test["loss"], "epoch": epoch, "state": {k: v.clone() for k, v in model.state_dict().items()}}
+            best = {"loss": test["loss"], "epoch": epoch, "state": {k: v.cpu().clone() for k, v in model.state_dict().items()}}
         if resume_path is not None and epoch < config.epochs:
             save_atomic(
                 {
@@ -205,4 +221,4 @@ def train(
     if config.checkpoint_selection == "best_test_loss" and best["state"] is not None:
         model.load_state_dict(best["state"])
         selected = best["epoch"]
-    return TrainingResult(model, history, selected)
+    return TrainingResult(model.cpu(), history, selected)

@@ -19,5 +19,6 @@ rule train_model:
         model=config_section("model"),
         training=config_section("training"),
         deep_r=config_section("deep_r"),
+        device=config_section("device"),
     script:
         "../scripts/train_model.py"
