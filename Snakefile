@@ -5,6 +5,10 @@
 configfile: "config/config.yaml"
 
 
+# Software of every job under --sdm apptainer: built from containers/ (README "Running on a cluster").
+container: "containers/extreme-sparsity.sif"
+
+
 report: "workflow/report/workflow.rst"
 
 

@@ -200,6 +200,10 @@ def test_killed_snakemake_leaves_incomplete_job_that_the_same_command_resumes(tm
     run.communicate(timeout=60)
     assert not (project / MODEL).exists()
     assert list((project / ".snakemake" / "incomplete").glob("*")), "snakemake should mark the job incomplete"
+    # A killed snakemake cannot release its lock: the same command is refused until --unlock.
+    refused = snakemake(project, MODEL, *args, check=False)
+    assert refused.returncode != 0 and "Directory cannot be locked" in refused.stdout + refused.stderr
+    snakemake(project, MODEL, *args, "--unlock")
     snakemake(project, MODEL, *args)  # the same command: the workflow profile sets rerun-incomplete
     assert "resuming after epoch" in (project / "results/logs/train_model/plain/p=0.01/seed=0.log").read_text()
     assert same_tensors(state(project / MODEL), state(reference / MODEL))

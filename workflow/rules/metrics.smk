@@ -13,8 +13,6 @@ rule bottleneck_metric:
         "results/logs/bottleneck_metric/p={p}/seed={seed}.log",
     benchmark:
         "results/benchmarks/bottleneck_metric/p={p}/seed={seed}.tsv"
-    group:
-        "metrics"
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -37,8 +35,6 @@ rule weight_mask_metric:
         "results/logs/weight_mask_metric/p={p}/seed={seed}.log",
     benchmark:
         "results/benchmarks/weight_mask_metric/p={p}/seed={seed}.tsv"
-    group:
-        "metrics"
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -61,8 +57,6 @@ rule correlation_metric:
         "results/logs/correlation_metric/p={p}/seed={seed}.log",
     benchmark:
         "results/benchmarks/correlation_metric/p={p}/seed={seed}.tsv"
-    group:
-        "metrics"
     conda:
         "../../envs/torch.yaml"
     threads: 1

@@ -13,6 +13,8 @@ rule train_model:
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        gpu=1 if config["device"] == "cuda" else 0,
     params:
         resume="results/models/{architecture}/p={p}/seed={seed}/resume.pt",
         data=config_section("data"),
