@@ -43,3 +43,9 @@ def test_weight_agreement_counts_the_weights_beyond_tolerance():
         other.w_hh.view(-1)[0] += 1.0
     largest, share = device_check.weight_agreement(reference, other, 1e-4)
     assert largest > 1.0 and share == pytest.approx(1 / total)
+
+
+def test_a_missing_config_is_named(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        device_check.main(["--device", "cpu", "--config", str(tmp_path / "absent.yaml")])
+    assert "absent.yaml not found: run from the repository root, or pass --config" in capsys.readouterr().err

@@ -35,8 +35,6 @@ from . import dataset, settings, training
 from .bench import build_dataset
 from .model import build_model, decide
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
-
 
 def step_difference(model_config, data: dataset.PairedDigits, seed: int, device: torch.device) -> tuple[float, float]:
     """Largest relative difference of the readouts and of the gradients, CPU against ``device``."""
@@ -50,8 +48,12 @@ def step_difference(model_config, data: dataset.PairedDigits, seed: int, device:
         gradients = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
         results.append((readouts.detach().cpu(), gradients.cpu()))
     (cpu_out, cpu_grad), (gpu_out, gpu_grad) = results
-    relative = lambda a, b: ((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item()  # noqa: E731
-    return relative(gpu_out, cpu_out), relative(gpu_grad, cpu_grad)
+    return relative_difference(gpu_out, cpu_out), relative_difference(gpu_grad, cpu_grad)
+
+
+def relative_difference(value: torch.Tensor, reference: torch.Tensor) -> float:
+    """max |value - reference| / max |reference|."""
+    return ((value - reference).abs().max() / reference.abs().max().clamp_min(1e-30)).item()
 
 
 def train_on(device: str, model_config, training_config, train, test) -> training.TrainingResult:
@@ -87,7 +89,9 @@ def same_connections(reference: torch.nn.Module, other: torch.nn.Module) -> floa
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mnist-root", type=Path, default=Path("data"), help="folder holding MNIST/raw/")
-    parser.add_argument("--config", type=Path, default=CONFIG, help="workflow config whose settings are used")
+    parser.add_argument(
+        "--config", type=Path, default=Path("config/config.yaml"), help="workflow config whose settings are used"
+    )
     parser.add_argument("--epochs", type=int, default=None, help="epochs per training run (default: the config's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda", help="device compared with the CPU (cpu: a dry run of this script)")
@@ -102,6 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("device_check needs a CUDA GPU and torch sees none")
     gpu = training.resolve_device(args.device)
+    if not args.config.is_file():
+        parser.error(f"{args.config} not found: run from the repository root, or pass --config")
     config = yaml.safe_load(args.config.read_text())
     name = torch.cuda.get_device_name(gpu) if gpu.type == "cuda" else "CPU"
     print(f"torch {torch.__version__}, {name}, CPU threads {torch.get_num_threads()}")
