@@ -81,12 +81,8 @@ def paired_dataset_file(mnist_root, tmp_path_factory) -> Path:
     from extreme_sparsity import dataset, mnist
 
     files = mnist.ensure_files(mnist_root, download=False)
-    splits = {}
-    for index, split in enumerate(dataset.SPLITS):
-        images, labels = mnist.read_split(files, train=split == "train")
-        splits[split] = dataset.pair_split(images, labels, seed=(0, index))
     path = tmp_path_factory.mktemp("dataset") / "paired.h5"
-    dataset.write(path, splits, {"data_seed": 0})
+    dataset.write(path, dataset.pair_mnist(files, seed=0), {"data_seed": 0})
     return path
 
 

@@ -155,11 +155,7 @@ def peak_memory_of_training(dataset_path: Path, threads: int) -> float:
 
 def build_dataset(mnist_root: Path, path: Path) -> None:
     files = mnist.ensure_files(mnist_root, download=False)
-    splits = {}
-    for index, split in enumerate(dataset.SPLITS):
-        images, labels = mnist.read_split(files, train=split == "train")
-        splits[split] = dataset.pair_split(images, labels, seed=(0, index))
-    dataset.write(path, splits, {"data_seed": 0})
+    dataset.write(path, dataset.pair_mnist(files, seed=0), {"data_seed": 0})
 
 
 def main(argv: list[str] | None = None) -> None:

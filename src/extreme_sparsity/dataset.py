@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import torch
 
-from . import task
+from . import mnist, task
 from .atomic import atomic_path
 
 SPLITS = ("train", "test")
@@ -27,6 +27,16 @@ def pair_split(images: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, n
         "source_indices": sources,
         "target": task.global_target(digits[:, 0], digits[:, 1]),
     }
+
+
+def pair_mnist(files: dict[str, Path], seed: int) -> dict[str, dict[str, np.ndarray]]:
+    """Both splits of the double-digit task from the four MNIST files; split i draws its pairs
+    with the seed ``(seed, i)``."""
+    splits = {}
+    for index, split in enumerate(SPLITS):
+        images, labels = mnist.read_split(files, train=split == "train")
+        splits[split] = pair_split(images, labels, seed=(seed, index))
+    return splits
 
 
 def write(path: str | Path, splits: dict[str, dict[str, np.ndarray]], attributes: dict) -> None:

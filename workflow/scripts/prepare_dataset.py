@@ -7,11 +7,9 @@ with jobs.job(snakemake.log[0]) as log:
     # Where MNIST lies is not a parameter of the result (the files are checksummed): read it
     # from the config so that moving MNIST does not rerun the whole study.
     files = mnist.ensure_files(snakemake.config["mnist_root"], snakemake.config["mnist_download"])
-    splits = {}
-    for index, split in enumerate(dataset.SPLITS):
-        images, labels = mnist.read_split(files, train=split == "train")
-        splits[split] = dataset.pair_split(images, labels, seed=(params.seed, index))
-        log(f"{split}: kept {len(splits[split]['target'])} of {len(labels)} pairs")
+    splits = dataset.pair_mnist(files, params.seed)
+    for split, arrays in splits.items():
+        log(f"{split}: kept {len(arrays['target'])} pairs")
     attributes = {"data_seed": params.seed}
     attributes.update({f"sha256:{name}": mnist.file_digest(path, "sha256") for name, path in files.items()})
     dataset.write(snakemake.output[0], splits, attributes)
