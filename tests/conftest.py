@@ -82,18 +82,18 @@ def paired_dataset_file(mnist_root, tmp_path_factory) -> Path:
 
     files = mnist.ensure_files(mnist_root, download=False)
     path = tmp_path_factory.mktemp("dataset") / "paired.h5"
-    dataset.write(path, dataset.pair_mnist(files, seed=0), {"data_seed": 0})
+    n_validation = 6000 if mnist_root == SHARED_MNIST else 100
+    dataset.write(path, dataset.pair_mnist(files, seed=0, n_validation=n_validation), {"data_seed": 0})
     return path
 
 
 @pytest.fixture(scope="session")
 def small_splits(paired_dataset_file):
-    """A few thousand training and test pairs, for fast training tests."""
+    """A few thousand training pairs, and validation and test pairs, for fast training tests."""
     from extreme_sparsity import dataset
 
-    train = dataset.load(paired_dataset_file, "train", 0.1307, 0.3081)
-    test = dataset.load(paired_dataset_file, "test", 0.1307, 0.3081)
-    return train.subset(slice(0, 3000)), test.subset(slice(0, 1000))
+    train, validation, test = dataset.load_splits(paired_dataset_file, 0.1307, 0.3081, *dataset.SPLITS)
+    return train.subset(slice(0, 3000)), validation.subset(slice(0, 1000)), test.subset(slice(0, 1000))
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,14 @@ BAD = [
     ("training.learning_rate", 0.5, "training.learning_rate", "allowed keys"),
     ("metrics", ["bottleneck", "wieght_mask"], "metrics[1]", "weight_mask"),
     ("n_seeds", 2.5, "n_seeds", "integer"),
+    ("weight_mask_metric.q", "calibrated", "weight_mask_metric.q", "auto"),
+    ("weight_mask_metric.q_grid", [], "weight_mask_metric.q_grid", "at least 1 item"),
+    ("weight_mask_metric.trials", 0, "weight_mask_metric.trials", ">= 1"),
+    ("training.stopping.rule", "early", "training.stopping.rule", "fixed, validation_target"),
+    ("training.checkpoint_selection", "best_test_loss", "training.checkpoint_selection", "best_validation"),
+    ("performance.min_accuracy", 1.2, "performance.min_accuracy", "<= 1"),
+    ("claims.confidence", 1.0, "claims.confidence", "< 1"),
+    ("data.validation_images", 10, "data.validation_images", ">= 100"),
 ]
 
 

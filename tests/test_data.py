@@ -82,3 +82,34 @@ def test_loaded_split_is_normalised_and_flat(paired_dataset_file):
     assert split.labels("digit1").tolist() == split.digits[:, 1].tolist()
     with pytest.raises(ValueError, match="unknown task"):
         split.labels("digit2")
+
+
+def test_validation_pairs_use_only_held_out_training_images(paired_dataset_file, mnist_root):
+    files = mnist.ensure_files(mnist_root, download=False)
+    _, labels = mnist.read_split(files, train=True)
+    with h5py.File(paired_dataset_file) as handle:
+        sources = {split: handle[split]["source_indices"][()] for split in ("train", "validation")}
+        validation_digits = handle["validation"]["digits"][()]
+    train_images, validation_images = set(sources["train"].ravel()), set(sources["validation"].ravel())
+    assert not train_images & validation_images  # no image on both sides
+    held_out = 6000 if len(labels) == 60000 else 100
+    assert len(validation_images) > 0.75 * held_out and validation_images <= set(range(len(labels)))
+    assert np.array_equal(validation_digits, labels[sources["validation"]])
+    assert not task.is_excluded(validation_digits[:, 0], validation_digits[:, 1]).any()
+
+
+def test_validation_split_is_seeded_and_sized():
+    kept, held_out = dataset.validation_images(1000, 100, seed=4)
+    assert len(held_out) == 100 and len(kept) == 900 and not set(kept) & set(held_out)
+    again, _ = dataset.validation_images(1000, 100, seed=4)
+    other, _ = dataset.validation_images(1000, 100, seed=5)
+    assert np.array_equal(kept, again) and not np.array_equal(kept, other)
+    with pytest.raises(ValueError, match="validation_images"):
+        dataset.validation_images(1000, 1000, seed=4)
+
+
+def test_without_validation_the_training_pairs_are_those_of_the_whole_training_set(mnist_root):
+    files = mnist.ensure_files(mnist_root, download=False)
+    images, labels = mnist.read_split(files, train=True)
+    whole = dataset.pair_split(images, labels, (0, 0))
+    assert np.array_equal(dataset.pair_mnist(files, seed=0, n_validation=0)["train"]["source_indices"], whole["source_indices"])

@@ -261,8 +261,10 @@ def test_paper_scale_submissions(tmp_path, mnist_root):
     single = re.findall(r"^rule (\w+):", output, re.MULTILINE)  # `all` runs locally
     groups = re.findall(r"Group job (\w+)", output)
     assert groups.count("metrics") == math.ceil(metric_jobs / 30) and groups.count("summary") == 1
+    assert groups.count("sweeps") == math.ceil(int(counts["mask_sweep"]) / 10)
     submissions = len([rule for rule in single if rule != "all"]) + len(groups)
-    assert submissions == int(counts["prepare_dataset"]) + int(counts["train_model"]) + len(groups)
+    alone = int(counts["prepare_dataset"]) + int(counts["train_model"]) + int(counts["calibrate_mask_q"])
+    assert submissions == alone + len(groups)
     print(f"\npaper scale: {counts['total']} jobs in {submissions} sbatch submissions", file=sys.stderr)
 
 

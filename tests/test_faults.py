@@ -30,7 +30,7 @@ SMALL_STUDY = {
     "sparsity": {"grid_size": 3, "values": [0.01]},
     "n_seeds": 2,
     "architectures": ["plain"],
-    "training": {"epochs": {"plain": 4, "bottleneck": 4}},
+    "training": {"epochs": {"plain": 4, "bottleneck": 4}, "stopping": {"rule": "fixed"}},
     "metrics": ["correlation"],
 }
 

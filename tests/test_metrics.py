@@ -1,5 +1,7 @@
 """Known answers for the three metrics on constructed networks, and equation (8)'s edge cases."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -125,12 +127,25 @@ def test_bottleneck_of_specialized_network(data):
     train, test = data
     model = specialized_model(bottleneck_size=10)
     settings = bottleneck.BottleneckSettings(epochs=20)
-    values = bottleneck.bottleneck_metric(model, train, test, settings, seed=0)
+    (values,) = bottleneck.bottleneck_metric(model, train, test, settings, seed=0)
     for n in range(2):
         assert values[n, n] > 0.95  # own digit from 10 bottleneck units
         assert values[n, 1 - n] < 0.2  # other digit: chance is 1/8 (given the own digit, 8 partners remain)
-    swapped_values = bottleneck.bottleneck_metric(model, swapped(train), swapped(test), settings, seed=0)
+    (swapped_values,) = bottleneck.bottleneck_metric(model, swapped(train), swapped(test), settings, seed=0)
     assert max(specialization_of_subnetworks(swapped_values)) < -0.6
+
+
+def test_bottleneck_trials_are_independent_retrainings_of_one_model(data):
+    train, test = data
+    model = specialized_model(bottleneck_size=10)
+    settings = bottleneck.BottleneckSettings(epochs=1, trials=3)
+    trials = bottleneck.bottleneck_metric(model, train, test, settings, seed=0)
+    assert len(trials) == 3 and not np.array_equal(trials[0], trials[1])
+    again = bottleneck.bottleneck_metric(model, train, test, settings, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(trials, again))
+    # trial t does not depend on how many trials are run
+    (first,) = bottleneck.bottleneck_metric(model, train, test, replace(settings, trials=1), seed=0)
+    assert np.array_equal(first, trials[0])
 
 
 def test_bottleneck_metric_needs_the_bottleneck_architecture(data):
@@ -176,10 +191,10 @@ def test_top_mask_keeps_q_and_passes_gradients_straight_through():
 
 
 def test_supermask_control_is_clearly_below_the_trained_network(real_mnist_root, paired_dataset_file):
-    train, test = load_splits(paired_dataset_file, 0.1307, 0.3081)
+    train, validation, test = load_splits(paired_dataset_file, 0.1307, 0.3081, "train", "validation", "test")
     model_config = ModelConfig(sparsity=0.01)
     config = training.TrainingConfig(seed=0, epochs=1, deep_r_lr=0.03)
-    trained = training.train(model_config, config, train, test, log=lambda _: None).model
+    trained = training.train(model_config, config, train, validation, test, log=lambda _: None).model
     untrained = build_model(model_config, seed=0)
     settings = weight_mask.WeightMaskSettings(momentum=0.9, weight_decay=5e-4)
     _, trained_accuracy = weight_mask.weight_mask_metric(trained, train, test, settings, seed=0)

@@ -74,7 +74,9 @@ def test_editing_a_metric_module_reruns_that_metric_and_what_uses_it(quick_run):
     module = project / "src" / "extreme_sparsity" / "metrics" / "correlation.py"
     with edited(module, "\n# a new comment\n"):
         jobs = rules_of(planned_jobs(project, args))
-    assert jobs == {"correlation_metric": 6, "aggregate_metrics": 1, "plot_specialization": 1, "plot_raw_metrics": 1}
+    assert jobs == {
+        "correlation_metric": 6, "aggregate_metrics": 1, "plot_specialization": 1, "plot_raw_metrics": 1, "check_claims": 1,
+    }
 
 
 def test_editing_the_model_reruns_training_and_everything_downstream(quick_run):
@@ -83,7 +85,8 @@ def test_editing_the_model_reruns_training_and_everything_downstream(quick_run):
         jobs = rules_of(planned_jobs(project, args))
     assert jobs["train_model"] == 12 and jobs["structural_modularity"] == 1
     assert jobs["bottleneck_metric"] == jobs["weight_mask_metric"] == jobs["correlation_metric"] == 6
-    assert FIGURES <= set(jobs) and "prepare_dataset" not in jobs
+    assert jobs["mask_sweep"] == 2 and jobs["calibrate_mask_q"] == jobs["check_claims"] == 1
+    assert FIGURES | {"plot_calibration"} <= set(jobs) and "prepare_dataset" not in jobs
 
 
 def test_changing_a_training_parameter_reruns_training_and_everything_downstream(quick_run):
@@ -93,13 +96,21 @@ def test_changing_a_training_parameter_reruns_training_and_everything_downstream
     assert "prepare_dataset" not in jobs
 
 
-def test_adding_a_seed_runs_only_the_new_jobs(quick_run):
+def test_adding_a_seed_runs_the_new_jobs_and_recalibrates_q(quick_run):
     project, args, _ = quick_run
     jobs = planned_jobs(project, with_override(project, args, "seed.yaml", {"n_seeds": 3}))
-    per_model = [(rule, wildcards) for rule, wildcards in jobs if "seed" in wildcards]
-    assert {wildcards["seed"] for _, wildcards in per_model} == {"2"}
-    assert rules_of(per_model) == {"train_model": 6, "bottleneck_metric": 3, "weight_mask_metric": 3, "correlation_metric": 3}
-    assert set(rules_of(jobs)) - set(rules_of(per_model)) == {"summarize_training", "aggregate_metrics", "structural_modularity"} | FIGURES
+    new = [(rule, wildcards) for rule, wildcards in jobs if wildcards.get("seed") == "2"]
+    old = [(rule, wildcards) for rule, wildcards in jobs if wildcards.get("seed") not in (None, "2")]
+    assert rules_of(new) == {
+        "train_model": 6, "bottleneck_metric": 3, "weight_mask_metric": 3, "correlation_metric": 3, "mask_sweep": 1,
+    }
+    # q is calibrated on every seed's sparsest model: a new seed recalibrates it, and the
+    # weight-mask jobs of the other seeds rerun at the new q (README, "What reruns when")
+    assert rules_of(old) == {"weight_mask_metric": 6}
+    assert set(rules_of(jobs)) - set(rules_of(new)) == {
+        "summarize_training", "aggregate_metrics", "structural_modularity", "calibrate_mask_q", "plot_calibration",
+        "check_claims",
+    } | FIGURES
 
 
 def test_adding_a_sparsity_runs_only_the_new_jobs(quick_run):
@@ -109,4 +120,37 @@ def test_adding_a_sparsity_runs_only_the_new_jobs(quick_run):
     per_model = [(rule, wildcards) for rule, wildcards in jobs if "p" in wildcards]
     assert {wildcards["p"] for _, wildcards in per_model} == {"0.1"}
     assert rules_of(per_model) == {"train_model": 4, "bottleneck_metric": 2, "weight_mask_metric": 2, "correlation_metric": 2}
-    assert set(rules_of(jobs)) - set(rules_of(per_model)) == {"summarize_training", "aggregate_metrics", "structural_modularity"} | FIGURES
+    assert set(rules_of(jobs)) - set(rules_of(per_model)) == {
+        "summarize_training", "aggregate_metrics", "structural_modularity", "check_claims",
+    } | FIGURES
+
+
+def test_changing_the_q_grid_recalibrates_and_reruns_only_the_weight_masks(quick_run):
+    project, args, _ = quick_run
+    jobs = rules_of(planned_jobs(project, with_override(project, args, "grid.yaml", {"weight_mask_metric": {"q_grid": [0.01, 0.03]}})))
+    assert jobs == {
+        "mask_sweep": 2, "calibrate_mask_q": 1, "plot_calibration": 1, "weight_mask_metric": 6, "aggregate_metrics": 1,
+        "check_claims": 1, "plot_specialization": 1, "plot_raw_metrics": 1,
+    }
+
+
+def test_a_fixed_q_reruns_the_weight_masks_without_recalibrating(quick_run):
+    project, args, _ = quick_run
+    jobs = rules_of(planned_jobs(project, with_override(project, args, "q.yaml", {"weight_mask_metric": {"q": 0.05}})))
+    assert jobs == {"weight_mask_metric": 6, "aggregate_metrics": 1, "check_claims": 1, "plot_specialization": 1, "plot_raw_metrics": 1}
+
+
+def test_claim_thresholds_rerun_only_the_claims(quick_run):
+    project, args, _ = quick_run
+    claims = yaml.safe_load((project / "config" / "config.yaml").read_text())["claims"]
+    claims["near_level"] = 0.3
+    assert rules_of(planned_jobs(project, with_override(project, args, "claims.yaml", {"claims": claims}))) == {"check_claims": 1}
+
+
+def test_the_accuracy_threshold_reruns_tables_figures_and_claims_but_no_model_or_metric(quick_run):
+    project, args, _ = quick_run
+    jobs = rules_of(planned_jobs(project, with_override(project, args, "well.yaml", {"performance": {"min_accuracy": 0.5}})))
+    assert jobs == {
+        "summarize_training": 1, "aggregate_metrics": 1, "check_claims": 1, "plot_specialization": 1, "plot_raw_metrics": 1,
+        "plot_accuracy": 1,
+    }

@@ -1,4 +1,5 @@
-"""Training: it learns, it is deterministic, and a killed run resumes to the same weights."""
+"""Training: it learns, it is deterministic, a killed run resumes to the same weights, and the
+stopping rule and the kept epoch never depend on the test set."""
 
 from dataclasses import replace
 
@@ -7,11 +8,17 @@ import torch
 
 from extreme_sparsity import training
 from extreme_sparsity.checkpoint import load_model, save_model
+from extreme_sparsity.dataset import PairedDigits
 from extreme_sparsity.errors import TrainingDiverged
 from extreme_sparsity.model import ModelConfig
 
 MODEL = ModelConfig(sparsity=0.05, n_hidden=32)
 CONFIG = training.TrainingConfig(seed=3, epochs=3, batch_size=128, deep_r_lr=0.05, noise_std=1e-3)
+# stops on validation: at least 2 epochs, target out of reach, so patience or max_epochs decides
+UNTIL_PLATEAU = replace(
+    CONFIG, epochs=2, stopping="validation_target", target_accuracy=0.99, max_epochs=6, patience=2,
+    checkpoint_selection="best_validation",
+)
 
 
 class Killed(Exception):
@@ -22,72 +29,130 @@ def states_equal(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def quiet(_):
+    pass
+
+
 def test_training_learns_the_global_task(small_splits):
-    train, test = small_splits
-    result = training.train(MODEL, replace(CONFIG, epochs=4), train, test, log=lambda _: None)
+    result = training.train(MODEL, replace(CONFIG, epochs=4), *small_splits, log=quiet)
     accuracies = [record.test_accuracy for record in result.history]
     assert accuracies[-1] > 0.3 and accuracies[-1] > accuracies[0]
+    assert result.history[-1].validation_accuracy > 0.3
     assert result.history[-1].test_share_subnetwork_0 + result.history[-1].test_share_subnetwork_1 == pytest.approx(1.0)
 
 
 def test_same_seed_gives_identical_weights_and_other_seed_differs(small_splits):
-    train, test = small_splits
-    runs = [training.train(MODEL, replace(CONFIG, seed=s), train, test, log=lambda _: None).model for s in (3, 3, 4)]
+    runs = [training.train(MODEL, replace(CONFIG, seed=s), *small_splits, log=quiet).model for s in (3, 3, 4)]
     assert states_equal(runs[0].state_dict(), runs[1].state_dict())
     assert not torch.equal(runs[0].w_hh, runs[2].w_hh)
     assert not torch.equal(runs[0].sparse.active(), runs[2].sparse.active())
 
 
-def test_killed_run_resumes_to_the_same_weights(small_splits, tmp_path):
-    train, test = small_splits
-    uninterrupted = training.train(MODEL, CONFIG, train, test, log=lambda _: None)
+@pytest.mark.parametrize("config", [CONFIG, UNTIL_PLATEAU], ids=["fixed", "validation_target"])
+def test_killed_run_resumes_to_the_same_weights(small_splits, tmp_path, config):
+    uninterrupted = training.train(MODEL, config, *small_splits, log=quiet)
     resume = tmp_path / "resume.pt"
 
-    def die_during_epoch_2(message):
-        if message.startswith("epoch 2/"):
+    def die_during_epoch_3(message):
+        if message.startswith("epoch 3:"):
             raise Killed
 
     with pytest.raises(Killed):
-        training.train(MODEL, CONFIG, train, test, resume_path=resume, log=die_during_epoch_2)
+        training.train(MODEL, config, *small_splits, resume_path=resume, log=die_during_epoch_3)
     assert resume.exists()
     messages = []
-    resumed = training.train(MODEL, CONFIG, train, test, resume_path=resume, log=messages.append)
-    assert messages[0].startswith("resuming after epoch 1")
+    resumed = training.train(MODEL, config, *small_splits, resume_path=resume, log=messages.append)
+    assert messages[0].startswith("resuming after epoch 2")
     assert states_equal(uninterrupted.model.state_dict(), resumed.model.state_dict())
-    assert [r.test_accuracy for r in resumed.history] == [r.test_accuracy for r in uninterrupted.history]
+    assert [r.validation_accuracy for r in resumed.history] == [r.validation_accuracy for r in uninterrupted.history]
+    assert (resumed.selected_epoch, resumed.stop_reason) == (uninterrupted.selected_epoch, uninterrupted.stop_reason)
 
 
 def test_resume_state_of_another_configuration_is_ignored(small_splits, tmp_path):
-    train, test = small_splits
     resume = tmp_path / "resume.pt"
+
+    def die_during_epoch_2(message):
+        if message.startswith("epoch 2:"):
+            raise Killed
+
     with pytest.raises(Killed):
-        training.train(MODEL, CONFIG, train, test, resume_path=resume, log=lambda m: (_ for _ in ()).throw(Killed) if m.startswith("epoch 2/") else None)
+        training.train(MODEL, CONFIG, *small_splits, resume_path=resume, log=die_during_epoch_2)
     messages = []
-    other = replace(CONFIG, lr=0.3)
-    training.train(MODEL, other, train, test, resume_path=resume, log=messages.append)
+    training.train(MODEL, replace(CONFIG, lr=0.3), *small_splits, resume_path=resume, log=messages.append)
     assert "another configuration" in messages[0]
 
 
-def test_best_test_loss_selection_keeps_the_best_epoch(small_splits):
-    train, test = small_splits
-    result = training.train(MODEL, replace(CONFIG, checkpoint_selection="best_test_loss"), train, test, log=lambda _: None)
-    best = min(result.history, key=lambda r: r.test_loss)
-    assert result.selected_epoch == best.epoch
-    assert training.evaluate(result.model, test)["loss"] == pytest.approx(best.test_loss, rel=1e-5)
+def poisoned(data: PairedDigits) -> PairedDigits:
+    """The same number of pairs with NaN images and targets that are all wrong."""
+    return PairedDigits(torch.full_like(data.inputs, float("nan")), data.digits, (data.target + 1) % 10)
+
+
+def test_test_split_never_changes_stopping_selection_or_weights(small_splits):
+    """README Fidelity notes: "the test set never decides when to stop or which epoch is kept"."""
+    train, validation, test = small_splits
+    clean = training.train(MODEL, UNTIL_PLATEAU, train, validation, test, log=quiet)
+    dirty = training.train(MODEL, UNTIL_PLATEAU, train, validation, poisoned(test), log=quiet)
+    assert states_equal(clean.model.state_dict(), dirty.model.state_dict())
+    assert (clean.selected_epoch, clean.stop_reason) == (dirty.selected_epoch, dirty.stop_reason)
+    assert [r.validation_accuracy for r in clean.history] == [r.validation_accuracy for r in dirty.history]
+    assert dirty.history[-1].test_accuracy != clean.history[-1].test_accuracy  # the poison reached the test measurement
+    # ... while poisoning the validation pairs does change the run: the rule really reads them
+    blind = training.train(MODEL, UNTIL_PLATEAU, train, poisoned(validation), test, log=quiet)
+    assert (blind.selected_epoch, len(blind.history)) != (clean.selected_epoch, len(clean.history))
+
+
+def test_best_validation_keeps_the_epoch_with_the_highest_validation_accuracy(small_splits):
+    result = training.train(MODEL, replace(UNTIL_PLATEAU, max_epochs=4, patience=10), *small_splits, log=quiet)
+    accuracies = [r.validation_accuracy for r in result.history]
+    assert len(accuracies) == 4
+    assert result.selected_epoch == accuracies.index(max(accuracies)) + 1
+    validation = small_splits[1]
+    assert training.evaluate(result.model, validation)["accuracy"] == pytest.approx(max(accuracies))
+
+
+def config_for(rule, **changes):
+    return replace(training.TrainingConfig(seed=0, epochs=3, stopping=rule, target_accuracy=0.9, max_epochs=8, patience=3), **changes)
+
+
+@pytest.mark.parametrize(
+    "accuracies, rule, expected",
+    [
+        ([0.95, 0.95], "validation_target", None),  # below the minimum of 3 epochs
+        ([0.5, 0.6, 0.7], "fixed", "fixed 3 epochs"),
+        ([0.5, 0.6, 0.7], "validation_target", None),
+        ([0.5, 0.95, 0.7], "validation_target", None),  # the target counts only at the last epoch
+        ([0.5, 0.6, 0.9], "validation_target", "reached the target 0.9"),
+        ([0.5, 0.8, 0.7, 0.7, 0.79], "validation_target", "no better validation accuracy for 3 epochs (best at epoch 2)"),
+        ([0.5, 0.8, 0.7, 0.7, 0.81], "validation_target", None),
+        ([0.5, 0.6, 0.61, 0.62, 0.63, 0.64, 0.65, 0.66], "validation_target", "max_epochs = 8"),
+    ],
+)
+def test_stop_reason_by_hand(accuracies, rule, expected):
+    reason = training.stop_reason(accuracies, config_for(rule))
+    assert reason is None if expected is None else expected in reason
+
+
+def test_selected_epoch_is_the_first_best_or_the_last():
+    assert training.selected_epoch([0.5, 0.8, 0.7, 0.8], "best_validation") == 2
+    assert training.selected_epoch([0.5, 0.8, 0.7, 0.8], "last") == 4
+
+
+def test_max_epochs_below_epochs_is_refused():
+    with pytest.raises(ValueError, match="max_epochs"):
+        config_for("validation_target", max_epochs=2)
 
 
 def test_divergence_stops_with_p_seed_epoch_and_value(small_splits):
-    train, test = small_splits
     with pytest.raises(TrainingDiverged, match=r"p=0.05, seed=3, epoch=1: .* = (nan|inf)"):
-        training.train(MODEL, replace(CONFIG, optimizer="sgd", lr=1e38), train, test, log=lambda _: None)
+        training.train(MODEL, replace(CONFIG, optimizer="sgd", lr=1e38), *small_splits, log=quiet)
 
 
 def test_checkpoint_round_trip_keeps_weights_and_active_connections(small_splits, tmp_path):
-    train, test = small_splits
-    model = training.train(MODEL, replace(CONFIG, epochs=1), train, test, log=lambda _: None).model
+    model = training.train(MODEL, replace(CONFIG, epochs=1), *small_splits, log=quiet).model
     save_model(tmp_path / "model.pt", model, {"test_accuracy": 0.5})
     loaded, saved = load_model(tmp_path / "model.pt")
     assert states_equal(model.state_dict(), loaded.state_dict())
     active = model.sparse.active()
     assert len(saved["active_connections"]["into_subnetwork_0"]) == active[0].sum() == MODEL.n_active
+    test = small_splits[2]
     assert training.evaluate(loaded, test) == training.evaluate(model, test)

@@ -10,51 +10,109 @@ from .sparsity import modularity_analytic, modularity_from_adjacency
 KEYS = ["architecture", "p", "seed"]
 
 
-def training_summary(histories: pd.DataFrame) -> pd.DataFrame:
-    """The kept epoch of every model: test accuracy and the share of decisions of each sub-network."""
+def training_summary(histories: pd.DataFrame, min_accuracy: float) -> pd.DataFrame:
+    """The kept epoch of every model: validation and test accuracy, the share of decisions of each
+    sub-network, and ``performs_well`` (validation accuracy >= ``min_accuracy``; A.4)."""
     kept = histories[histories["selected"]].copy()
     kept["Q"] = kept["p"].map(modularity_analytic)
-    columns = KEYS + ["Q", "epoch", "train_accuracy", "test_accuracy", "test_share_subnetwork_0", "test_share_subnetwork_1"]
+    kept["epochs_trained"] = histories.groupby(KEYS)["epoch"].transform("max")[kept.index]
+    kept["performs_well"] = kept["validation_accuracy"] >= min_accuracy
+    columns = KEYS + [
+        "Q", "epoch", "epochs_trained", "stop_reason", "train_accuracy", "validation_accuracy", "test_accuracy",
+        "test_share_subnetwork_0", "test_share_subnetwork_1", "performs_well",
+    ]
     return kept[columns].sort_values(KEYS).reset_index(drop=True)
 
 
-def metrics_table(raw: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
-    """Tidy metric table: per (architecture, p, seed, metric, sub-network n) the raw M(n, n) and
-    M(n, 1 - n), the specialization M_spec(n), the metric's accuracy on digit n where it has one,
-    the share of decisions n takes in the global model, and Q (equation 5)."""
+def own_and_other(raw: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per ``keys`` + sub-network n, from tidy metric rows: M(n, n) and M(n, 1 - n), M_spec(n), and
+    the metric's accuracy on digit n where it has one."""
     raw = raw.copy()
     raw["sub_network"] = pd.to_numeric(raw["sub_network"], errors="coerce")
     values = raw[raw["quantity"].isin(["M", "distance"])]
     own = values[values["sub_network"] == values["digit"]]
     other = values[values["sub_network"] != values["digit"]]
-    index = KEYS + ["metric", "sub_network"]
+    index = keys + ["sub_network"]
     table = own.set_index(index)[["quantity", "value"]].rename(columns={"value": "M_own"})
     table["M_other"] = other.set_index(index)["value"]
-    spec = raw[raw["quantity"] == "specialization"].set_index(index)["value"]
-    table["specialization"] = spec
+    table["specialization"] = raw[raw["quantity"] == "specialization"].set_index(index)["value"]
     accuracy = raw[raw["quantity"] == "accuracy"].assign(sub_network=lambda f: f["digit"]).set_index(index)["value"]
     table["accuracy_on_own_digit"] = accuracy
     table = table.reset_index()
+    table["sub_network"] = table["sub_network"].astype(int)
+    return table
+
+
+def metric_trials_table(raw: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
+    """Tidy metric table, every trial: per (architecture, p, seed, metric, trial, sub-network n) the
+    raw M(n, n) and M(n, 1 - n), the specialization M_spec(n), the metric's accuracy on digit n where
+    it has one, the q of the weight mask, the share of decisions n takes in the global model,
+    whether the model performs well, and Q (equation 5)."""
+    trial_keys = KEYS + ["metric", "trial"]
+    table = own_and_other(raw, trial_keys)
+    q = raw.assign(q=raw.get("q", np.nan)).groupby(trial_keys)["q"].first().reset_index()
+    table = table.merge(q, on=trial_keys, how="left")
     shares = training.melt(
-        id_vars=KEYS, value_vars=["test_share_subnetwork_0", "test_share_subnetwork_1"], var_name="sub_network", value_name="decision_share"
+        id_vars=KEYS, value_vars=["test_share_subnetwork_0", "test_share_subnetwork_1"], var_name="sub_network",
+        value_name="decision_share",
     )
     shares["sub_network"] = shares["sub_network"].str[-1].astype(int)
     table = table.merge(shares, on=KEYS + ["sub_network"], how="left")
+    table = table.merge(training[KEYS + ["performs_well"]], on=KEYS, how="left")
     table.insert(2, "Q", table["p"].map(modularity_analytic))
-    table["sub_network"] = table["sub_network"].astype(int)
-    return table.sort_values(index).reset_index(drop=True)
+    return table.sort_values(KEYS + ["metric", "trial", "sub_network"]).reset_index(drop=True)
 
 
-def summary_table(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Mean and standard deviation over seeds, per sub-network and for the mean of both ("both")."""
+def metrics_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """The mean over trials of every value, per (architecture, p, seed, metric, sub-network), with
+    the number of trials and the standard deviation of M_spec(n) between them."""
+    keys = KEYS + ["Q", "metric", "quantity", "sub_network", "performs_well"]
+    grouped = trials.groupby(keys, dropna=False)
+    table = grouped[["q", "M_own", "M_other", "specialization", "accuracy_on_own_digit", "decision_share"]].mean()
+    table["n_trials"] = grouped["trial"].nunique()
+    table["specialization_trial_sd"] = grouped["specialization"].std()
+    return table.reset_index().sort_values(KEYS + ["metric", "sub_network"]).reset_index(drop=True)
+
+
+def trial_noise(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per (architecture, metric, p): the spread of M_spec(n) between trials on one model (pooled
+    standard deviation) against the spread between seeds of the trial means, and the trials needed
+    for the first, divided by sqrt(trials), to fall below a third of the second."""
+    repeated = trials[trials.groupby(KEYS + ["metric"])["trial"].transform("nunique") > 1]
+    rows = []
+    for (architecture, metric, p), frame in repeated.groupby(["architecture", "metric", "p"]):
+        per_model = frame.groupby(["seed", "sub_network"])["specialization"]
+        within = float(np.sqrt(per_model.var().mean()))
+        between = float(per_model.mean().groupby("sub_network").std().mean())
+        n_trials = int(frame["trial"].nunique())
+        rows.append({
+            "architecture": architecture, "metric": metric, "p": p, "n_trials": n_trials,
+            "n_seeds": int(frame["seed"].nunique()), "trial_sd": within, "seed_sd": between,
+            "trial_sd_of_mean": within / np.sqrt(n_trials),
+            "trials_needed": int(np.ceil(9 * (within / between) ** 2)) if between > 0 else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def summary_table(metrics: pd.DataFrame, exclude_poor_models: bool = False) -> pd.DataFrame:
+    """Mean and standard deviation over seeds, per sub-network and for the mean of both ("both").
+
+    Every model counts unless ``exclude_poor_models``; ``n_poor_models`` always says how many of
+    the cell's models do not perform well.
+    """
     values = ["M_own", "M_other", "specialization", "accuracy_on_own_digit", "decision_share"]
-    both = metrics.groupby(KEYS + ["Q", "metric", "quantity"], as_index=False)[values].mean()
+    both = metrics.groupby(KEYS + ["Q", "metric", "quantity", "performs_well"], as_index=False)[values].mean()
     both["sub_network"] = "both"
     combined = pd.concat([metrics.assign(sub_network=metrics["sub_network"].astype(str)), both], ignore_index=True)
-    grouped = combined.groupby(["architecture", "metric", "quantity", "p", "Q", "sub_network"])
+    cells = ["architecture", "metric", "quantity", "p", "Q", "sub_network"]
+    poor = combined[~combined["performs_well"].astype(bool)].groupby(cells)["seed"].nunique()
+    if exclude_poor_models:
+        combined = combined[combined["performs_well"].astype(bool)]
+    grouped = combined.groupby(cells)
     summary = grouped[values].agg(["mean", "std"])
     summary.columns = [f"{name}_{statistic}" for name, statistic in summary.columns]
     summary["n_seeds"] = grouped["seed"].nunique()
+    summary["n_poor_models"] = poor.reindex(summary.index, fill_value=0)
     return summary.reset_index()
 
 

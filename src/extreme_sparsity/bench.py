@@ -130,9 +130,9 @@ PEAK_MEMORY_JOB = textwrap.dedent(
     from extreme_sparsity import dataset, training
     from extreme_sparsity.model import ModelConfig
     torch.set_num_threads(int(sys.argv[2]))
-    train, test = dataset.load_splits(sys.argv[1], 0.1307, 0.3081)
+    train, validation, test = dataset.load_splits(sys.argv[1], 0.1307, 0.3081, *dataset.SPLITS)
     config = training.TrainingConfig(seed=0, epochs=1, deep_r_lr=0.03)
-    training.train(ModelConfig(sparsity=0.01), config, train, test, log=lambda message: None)
+    training.train(ModelConfig(sparsity=0.01), config, train, validation, test, log=lambda message: None)
     """
 )
 
@@ -155,7 +155,7 @@ def peak_memory_of_training(dataset_path: Path, threads: int) -> float:
 
 def build_dataset(mnist_root: Path, path: Path) -> None:
     files = mnist.ensure_files(mnist_root, download=False)
-    dataset.write(path, dataset.pair_mnist(files, seed=0), {"data_seed": 0})
+    dataset.write(path, dataset.pair_mnist(files, seed=0, n_validation=6000), {"data_seed": 0})
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,6 +21,8 @@ def _allowed(error: jsonschema.ValidationError) -> str:
         return "allowed keys: " + ", ".join(sorted(schema.get("properties", {})))
     if "enum" in schema:
         return "allowed values: " + ", ".join(map(str, schema["enum"]))
+    if error.validator in ("oneOf", "anyOf") and "description" in schema:
+        return "allowed: " + schema["description"]
     bounds = []
     if "exclusiveMinimum" in schema:
         bounds.append(f"> {schema['exclusiveMinimum']}")

@@ -12,14 +12,16 @@ import torch
 from . import mnist, task
 from .atomic import atomic_path
 
-SPLITS = ("train", "test")
-FORMAT_VERSION = 1
+SPLITS = ("train", "validation", "test")
+FORMAT_VERSION = 2
 
 
-def pair_split(images: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, np.ndarray]:
-    """Arrays of one split of the double-digit task, pairs drawn by :func:`task.draw_pairs`."""
-    first, partner = task.draw_pairs(labels, seed)
-    sources = np.stack([first, partner], axis=1)
+def pair_split(images: np.ndarray, labels: np.ndarray, seed, indices: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Arrays of one split of the double-digit task, pairs drawn by :func:`task.draw_pairs` among
+    the MNIST samples ``indices`` (all when None); ``source_indices`` are MNIST indices."""
+    indices = np.arange(len(labels)) if indices is None else np.asarray(indices)
+    first, partner = task.draw_pairs(labels[indices], seed)
+    sources = indices[np.stack([first, partner], axis=1)]
     digits = labels[sources]
     return {
         "images": images[sources],  # (S, 2, 28, 28) uint8: image of sub-network 0, then 1
@@ -29,13 +31,29 @@ def pair_split(images: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, n
     }
 
 
-def pair_mnist(files: dict[str, Path], seed: int) -> dict[str, dict[str, np.ndarray]]:
-    """Both splits of the double-digit task from the four MNIST files; split i draws its pairs
-    with the seed ``(seed, i)``."""
-    splits = {}
-    for index, split in enumerate(SPLITS):
-        images, labels = mnist.read_split(files, train=split == "train")
-        splits[split] = pair_split(images, labels, seed=(seed, index))
+def validation_images(n_images: int, n_validation: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training, validation) MNIST indices: ``n_validation`` training images drawn with ``(seed, 2)``.
+
+    Held out as images, not as pairs, so that no validation pair shares an image with a training pair.
+    """
+    if not 0 <= n_validation < n_images:
+        raise ValueError(f"validation_images must lie in [0, {n_images}), got {n_validation}")
+    order = np.random.default_rng((seed, 2)).permutation(n_images)
+    return np.sort(order[n_validation:]), np.sort(order[:n_validation])
+
+
+def pair_mnist(files: dict[str, Path], seed: int, n_validation: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """The three splits of the double-digit task from the four MNIST files.
+
+    ``n_validation`` MNIST training images are held out for validation; the training, test and
+    validation pairs are drawn with the seeds ``(seed, 0)``, ``(seed, 1)`` and ``(seed, 3)``.
+    """
+    images, labels = mnist.read_split(files, train=True)
+    kept, held_out = validation_images(len(labels), n_validation, seed)
+    splits = {"train": pair_split(images, labels, (seed, 0), kept if n_validation else None)}
+    splits["validation"] = pair_split(images, labels, (seed, 3), held_out)
+    images, labels = mnist.read_split(files, train=False)
+    splits["test"] = pair_split(images, labels, (seed, 1))
     return splits
 
 
@@ -97,6 +115,6 @@ def load(path: str | Path, split: str, mean: float, std: float) -> PairedDigits:
     return PairedDigits(inputs, digits, target)
 
 
-def load_splits(path: str | Path, mean: float, std: float) -> tuple[PairedDigits, PairedDigits]:
-    """(train, test) of the paired-digit file, normalised."""
-    return load(path, "train", mean, std), load(path, "test", mean, std)
+def load_splits(path: str | Path, mean: float, std: float, *splits: str) -> tuple[PairedDigits, ...]:
+    """The named splits of the paired-digit file, normalised; (train, test) when none is named."""
+    return tuple(load(path, split, mean, std) for split in splits or ("train", "test"))

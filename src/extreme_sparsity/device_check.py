@@ -56,8 +56,10 @@ def relative_difference(value: torch.Tensor, reference: torch.Tensor) -> float:
     return ((value - reference).abs().max() / reference.abs().max().clamp_min(1e-30)).item()
 
 
-def train_on(device: str, model_config, training_config, train, test) -> training.TrainingResult:
-    return training.train(model_config, training_config, train, test, log=lambda message: None, device=device)
+def train_on(device: str, model_config, training_config, train, validation, test) -> training.TrainingResult:
+    """A whole training of a fixed number of epochs (the devices are compared on the same steps)."""
+    fixed = replace(training_config, stopping="fixed", checkpoint_selection="last")
+    return training.train(model_config, fixed, train, validation, test, log=lambda message: None, device=device)
 
 
 def one_ulp_up(data: dataset.PairedDigits) -> dataset.PairedDigits:
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         data_path = Path(folder) / "paired.h5"
         build_dataset(args.mnist_root, data_path)
-        train, test = dataset.load_splits(data_path, config["data"]["mean"], config["data"]["std"])
+        train, validation, test = dataset.load_splits(data_path, config["data"]["mean"], config["data"]["std"], *dataset.SPLITS)
 
     failures = []
     probe = test.subset(slice(0, 2048))
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
             # a few steps: the two devices must still agree to rounding
             steps = train.subset(slice(0, base.batch_size * args.short_steps))
             short = replace(base, epochs=1)
-            cpu, cuda = (train_on(where, model_config, short, steps, probe) for where in ("cpu", args.device))
+            cpu, cuda = (train_on(where, model_config, short, steps, probe, probe) for where in ("cpu", args.device))
             # (a connection whose phi ends a step within rounding of 0 can be rewired, or have its
             # Adam state reset, on one device only: a few lr-sized outliers are rounding too)
             largest, outliers = weight_agreement(cpu.model, cuda.model, args.short_tolerance)
@@ -158,12 +160,12 @@ def main(argv: list[str] | None = None) -> None:
             for seed in range(args.seed, args.seed + args.seeds):
                 config_seed = replace(base, seed=seed, epochs=args.epochs or base.epochs)
                 started = time.perf_counter()
-                cpu = train_on("cpu", model_config, config_seed, train, test)
+                cpu = train_on("cpu", model_config, config_seed, train, validation, test)
                 seconds["cpu"] += time.perf_counter() - started
                 started = time.perf_counter()
-                cuda = train_on(args.device, model_config, config_seed, train, test)
+                cuda = train_on(args.device, model_config, config_seed, train, validation, test)
                 seconds["cuda"] += time.perf_counter() - started
-                moved = train_on("cpu", model_config, config_seed, moved_train, test)
+                moved = train_on("cpu", model_config, config_seed, moved_train, validation, test)
                 accuracy = cpu.history[-1].test_accuracy
                 gaps["cuda"].append(abs(cuda.history[-1].test_accuracy - accuracy))
                 gaps["ulp"].append(abs(moved.history[-1].test_accuracy - accuracy))

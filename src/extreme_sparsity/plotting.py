@@ -22,6 +22,7 @@ METRIC_TITLES = {
     "cka": "CKA distance (A.3)",
 }
 P_LABEL = "sparsity p (fraction of possible connections, log scale)"
+P_LABEL_SHORT = "sparsity p (log scale)"
 Q_LABEL = "structural modularity Q (equation 5)"
 
 
@@ -36,14 +37,34 @@ def figure(params: dict, rows: int = 1, columns: int = 1, **kwargs) -> Iterator[
             plt.close(fig)
 
 
-def mean_band(ax, frame: pd.DataFrame, x: str, y: str, colour: str, label: str, seeds: bool = True, **line) -> None:
+def mean_band(
+    ax, frame: pd.DataFrame, x: str, y: str, colour: str, label: str, seeds: bool = True,
+    exclude_poor_models: bool = False, **line,
+) -> None:
     """Mean of ``y`` over seeds against ``x`` as a line, ± one standard deviation shaded, and each
-    seed as a faint point."""
-    stats = frame.groupby(x)[y].agg(["mean", "std"]).reset_index().fillna({"std": 0.0})
+    seed as a faint point; a model that does not perform well (column ``performs_well``) is drawn
+    hollow, and left out of the mean when ``exclude_poor_models``."""
+    well = frame["performs_well"].astype(bool) if "performs_well" in frame else pd.Series(True, index=frame.index)
+    counted = frame[well] if exclude_poor_models else frame
+    stats = counted.groupby(x)[y].agg(["mean", "std"]).reset_index().fillna({"std": 0.0})
     ax.plot(stats[x], stats["mean"], color=colour, label=label, marker="o", markersize=3, **line)
     ax.fill_between(stats[x], stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=colour, alpha=0.2, lw=0)
     if seeds:
-        ax.scatter(frame[x], frame[y], color=colour, s=6, alpha=0.3, lw=0)
+        ax.scatter(frame.loc[well, x], frame.loc[well, y], color=colour, s=6, alpha=0.3, lw=0)
+        poor = frame[~well]
+        ax.scatter(poor[x], poor[y], facecolors="none", edgecolors=colour, s=14, alpha=0.9, lw=0.8)
+
+
+def poor_model_note(frame: pd.DataFrame, exclude_poor_models: bool) -> str:
+    """A line for a figure: how many models do not perform well, and whether the means count them."""
+    if "performs_well" not in frame:
+        return ""
+    models = frame.drop_duplicates(["architecture", "p", "seed"])
+    poor = int((~models["performs_well"].astype(bool)).sum())
+    if not poor:
+        return f"all {len(models)} models perform well"
+    counted = "left out of" if exclude_poor_models else "included in"
+    return f"hollow: {poor} of {len(models)} models below the accuracy threshold ({counted} the means)"
 
 
 def save(fig: plt.Figure, png: str | Path, pdf: str | Path, dpi: int) -> None:

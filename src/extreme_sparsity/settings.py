@@ -44,6 +44,7 @@ def model_config(config: dict, architecture: str, sparsity: float) -> ModelConfi
 def training_config(config: dict, architecture: str, sparsity: float, seed: int) -> TrainingConfig:
     """The TrainingConfig of one (architecture, p, seed), with Deep-R's p-dependent values."""
     training, deep_r = config["training"], config["deep_r"]
+    stopping = training["stopping"]
     n_hidden = config["model"]["n_hidden"]
     return TrainingConfig(
         seed=int(seed),
@@ -58,6 +59,10 @@ def training_config(config: dict, architecture: str, sparsity: float, seed: int)
         noise_std=annealed_noise(float(sparsity), n_hidden, deep_r["noise_std"], deep_r["noise_annealing"]),
         l1=deep_r["l1"],
         reactivation_value=deep_r["reactivation_value"],
+        stopping=stopping["rule"],
+        target_accuracy=stopping["target_accuracy"],
+        max_epochs=stopping["max_epochs"][architecture],
+        patience=stopping["patience"],
         checkpoint_selection=training["checkpoint_selection"],
     )
 

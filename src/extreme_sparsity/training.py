@@ -25,12 +25,19 @@ from .model import GlobalModel, ModelConfig, decide
 from .seeding import derived_generators
 
 OPTIMIZERS = ("adadelta", "adam", "sgd")
-SELECTIONS = ("last", "best_test_loss")
+STOPPING_RULES = ("fixed", "validation_target")
+SELECTIONS = ("last", "best_validation")
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Optimisation of one model. Deep-R's ``deep_r_lr`` and ``noise_std`` are already set for p."""
+    """Optimisation of one model. Deep-R's ``deep_r_lr`` and ``noise_std`` are already set for p.
+
+    ``stopping="fixed"`` trains exactly ``epochs`` epochs (Table 1). ``"validation_target"`` trains
+    at least ``epochs``, then stops at the first epoch whose validation accuracy reaches
+    ``target_accuracy``, after ``patience`` epochs without a better validation accuracy, or at
+    ``max_epochs``. Neither rule, nor the kept epoch, ever looks at the test set.
+    """
 
     seed: int
     epochs: int
@@ -44,13 +51,21 @@ class TrainingConfig:
     noise_std: float = 1e-5
     l1: float = 1e-4
     reactivation_value: float = 1e-10
+    stopping: str = "fixed"
+    target_accuracy: float = 0.9
+    max_epochs: int = 100
+    patience: int = 10
     checkpoint_selection: str = "last"
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.stopping not in STOPPING_RULES:
+            raise ValueError(f"stopping must be one of {STOPPING_RULES}, got {self.stopping!r}")
         if self.checkpoint_selection not in SELECTIONS:
             raise ValueError(f"checkpoint_selection must be one of {SELECTIONS}, got {self.checkpoint_selection!r}")
+        if self.stopping == "validation_target" and self.max_epochs < self.epochs:
+            raise ValueError(f"max_epochs ({self.max_epochs}) must be at least epochs ({self.epochs})")
 
 
 @dataclass
@@ -58,6 +73,8 @@ class EpochRecord:
     epoch: int
     train_loss: float
     train_accuracy: float
+    validation_loss: float
+    validation_accuracy: float
     test_loss: float
     test_accuracy: float
     test_share_subnetwork_0: float
@@ -71,6 +88,31 @@ class TrainingResult:
     model: GlobalModel
     history: list[EpochRecord] = field(default_factory=list)
     selected_epoch: int = 0
+    stop_reason: str = ""
+
+
+def stop_reason(validation_accuracies: list[float], config: TrainingConfig) -> str | None:
+    """Why training stops after the last epoch of ``validation_accuracies``, or None to go on."""
+    epoch = len(validation_accuracies)
+    if epoch < config.epochs:
+        return None
+    if config.stopping == "fixed":
+        return f"trained the fixed {config.epochs} epochs"
+    if validation_accuracies[-1] >= config.target_accuracy:
+        return f"validation accuracy reached the target {config.target_accuracy}"
+    if epoch >= config.max_epochs:
+        return f"reached max_epochs = {config.max_epochs} below the target"
+    best_epoch = selected_epoch(validation_accuracies, "best_validation")
+    if epoch - best_epoch >= config.patience:
+        return f"no better validation accuracy for {config.patience} epochs (best at epoch {best_epoch})"
+    return None
+
+
+def selected_epoch(validation_accuracies: list[float], selection: str) -> int:
+    """The kept epoch (1-based): the last, or the first with the highest validation accuracy."""
+    if selection == "last":
+        return len(validation_accuracies)
+    return max(range(len(validation_accuracies)), key=validation_accuracies.__getitem__) + 1
 
 
 def _subnetwork_optimizer(model: GlobalModel, config: TrainingConfig) -> torch.optim.Optimizer:
@@ -119,32 +161,66 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def _run_epoch(model, optimizer, deep_r, train_data: PairedDigits, config: TrainingConfig, generator) -> tuple[float, float]:
+    """One pass over the training pairs in a seeded order; returns (mean loss, accuracy)."""
+    n_train, device = len(train_data), train_data.inputs.device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    order = torch.randperm(n_train, generator=generator).to(device)
+    by_subnetwork = train_data.inputs.transpose(0, 1)
+    for start in range(0, n_train, config.batch_size):
+        chosen = order[start : start + config.batch_size]
+        # gathered sub-network first, so that the model's input projection needs no copy
+        inputs = torch.index_select(by_subnetwork, 1, chosen).transpose(0, 1)
+        target = train_data.target[chosen]
+        output, _ = decide(model(inputs), model.config.decision)
+        loss = F.cross_entropy(output, target)
+        optimizer.zero_grad(set_to_none=True)
+        model.sparse.phi.grad = None
+        loss.backward()
+        optimizer.step()
+        deep_r.step()
+        with torch.no_grad():
+            loss_sum += loss.detach() * len(chosen)
+            correct += (output.argmax(1) == target).sum()
+    return loss_sum.item() / n_train, correct.item() / n_train
+
+
+def _check_weights(model: GlobalModel, model_config: ModelConfig, config: TrainingConfig, epoch: int) -> None:
+    for name, value in model.state_dict().items():
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            _check_finite(float("nan"), f"weight {name}", model_config, config, epoch)
+
+
 def train(
     model_config: ModelConfig,
     config: TrainingConfig,
     train_data: PairedDigits,
+    validation_data: PairedDigits,
     test_data: PairedDigits,
     resume_path: str | Path | None = None,
     run_id: str = "",
     log=print,
     device: str = "cpu",
 ) -> TrainingResult:
-    """Train one model; resumes from ``resume_path`` when it holds a state of the same run.
+    """Train one model until the stopping rule says so; resumes from ``resume_path`` when it holds
+    a state of the same run.
 
-    Every random draw comes from CPU generators, so a GPU run follows the same random streams and
-    differs from the CPU run only by floating-point rounding.
+    The validation pairs decide when to stop and which epoch is kept; the test pairs are only
+    measured and logged, never used for a decision. Every random draw comes from CPU generators,
+    so a GPU run follows the same random streams and differs from the CPU run only by rounding.
     """
     device = resolve_device(device)
     generators = derived_generators(config.seed)
     model = GlobalModel(model_config, generators["init"]).to(device)
-    train_data, test_data = train_data.to(device), test_data.to(device)
+    train_data, validation_data, test_data = (data.to(device) for data in (train_data, validation_data, test_data))
     optimizer = _subnetwork_optimizer(model, config)
     deep_r = DeepR(
         model.sparse, config.deep_r_lr, config.deep_r_betas, config.noise_std, config.l1,
         config.reactivation_value, generators["deep_r"],
     )
     history: list[EpochRecord] = []
-    best = {"loss": math.inf, "epoch": 0, "state": None}
+    best = {"accuracy": -math.inf, "epoch": 0, "state": None}
     run_id = run_id or fingerprint(model_config, config)
 
     if resume_path is not None and Path(resume_path).exists():
@@ -161,49 +237,33 @@ def train(
         else:
             log(f"ignoring {resume_path}: it belongs to another configuration")
 
-    n_train = len(train_data)
-    by_subnetwork = train_data.inputs.transpose(0, 1)
-    for epoch in range(len(history) + 1, config.epochs + 1):
-        started = time.perf_counter()
-        rewired_before = deep_r.n_rewired
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), dtype=torch.long, device=device)
-        order = torch.randperm(n_train, generator=generators["batches"]).to(device)
-        for start in range(0, n_train, config.batch_size):
-            chosen = order[start : start + config.batch_size]
-            # gathered sub-network first, so that the model's input projection needs no copy
-            inputs = torch.index_select(by_subnetwork, 1, chosen).transpose(0, 1)
-            target = train_data.target[chosen]
-            output, _ = decide(model(inputs), model_config.decision)
-            loss = F.cross_entropy(output, target)
-            optimizer.zero_grad(set_to_none=True)
-            model.sparse.phi.grad = None
-            loss.backward()
-            optimizer.step()
-            deep_r.step()
-            with torch.no_grad():
-                loss_sum += loss.detach() * len(chosen)
-                correct += (output.argmax(1) == target).sum()
-        train_loss = loss_sum.item() / n_train
+    reason = stop_reason([r.validation_accuracy for r in history], config) if history else None
+    while reason is None:
+        epoch = len(history) + 1
+        started, rewired_before = time.perf_counter(), deep_r.n_rewired
+        train_loss, train_accuracy = _run_epoch(model, optimizer, deep_r, train_data, config, generators["batches"])
         _check_finite(train_loss, "training loss", model_config, config, epoch)
-        for name, value in model.state_dict().items():
-            if value.is_floating_point() and not torch.isfinite(value).all():
-                _check_finite(float("nan"), f"weight {name}", model_config, config, epoch)
-        test = evaluate(model, test_data)
+        _check_weights(model, model_config, config, epoch)
+        validation, test = evaluate(model, validation_data), evaluate(model, test_data)
         record = EpochRecord(
-            epoch, train_loss, correct.item() / n_train, test["loss"], test["accuracy"],
-            test["share_0"], test["share_1"], deep_r.n_rewired - rewired_before, time.perf_counter() - started,
+            epoch, train_loss, train_accuracy, validation["loss"], validation["accuracy"], test["loss"],
+            test["accuracy"], test["share_0"], test["share_1"], deep_r.n_rewired - rewired_before,
+            time.perf_counter() - started,
         )
         history.append(record)
         log(
-            f"epoch {epoch}/{config.epochs}: loss {record.train_loss:.4f}, train acc {record.train_accuracy:.4f}, "
-            f"test acc {record.test_accuracy:.4f}, decisions by sub-network 0/1 "
-            f"{record.test_share_subnetwork_0:.2f}/{record.test_share_subnetwork_1:.2f}, "
+            f"epoch {epoch}: loss {record.train_loss:.4f}, train acc {record.train_accuracy:.4f}, "
+            f"validation acc {record.validation_accuracy:.4f}, test acc {record.test_accuracy:.4f}, "
+            f"decisions by sub-network 0/1 {record.test_share_subnetwork_0:.2f}/{record.test_share_subnetwork_1:.2f}, "
             f"rewired {record.n_rewired}, {record.seconds:.1f} s"
         )
-        if config.checkpoint_selection == "best_test_loss" and test["loss"] < best["loss"]:
-            best = {"loss": test["loss"], "epoch": epoch, "state": {k: v.cpu().clone() for k, v in model.state_dict().items()}}
-        if resume_path is not None and epoch < config.epochs:
+        if config.checkpoint_selection == "best_validation" and validation["accuracy"] > best["accuracy"]:
+            best = {
+                "accuracy": validation["accuracy"], "epoch": epoch,
+                "state": {k: v.cpu().clone() for k, v in model.state_dict().items()},
+            }
+        reason = stop_reason([r.validation_accuracy for r in history], config)
+        if resume_path is not None and reason is None:
             save_atomic(
                 {
                     "run_id": run_id,
@@ -217,8 +277,9 @@ def train(
                 resume_path,
             )
 
+    log(f"stopped after epoch {len(history)}: {reason}")
     selected = len(history)
-    if config.checkpoint_selection == "best_test_loss" and best["state"] is not None:
+    if config.checkpoint_selection == "best_validation" and best["state"] is not None:
         model.load_state_dict(best["state"])
         selected = best["epoch"]
-    return TrainingResult(model.cpu(), history, selected)
+    return TrainingResult(model.cpu(), history, selected, reason)

@@ -8,32 +8,51 @@ rule summarize_training:
         code=code_of("summarize_training.py"),
     output:
         history="results/aggregate/training_history.csv",
-        kept="results/aggregate/training.csv",
+        kept=report(
+            "results/aggregate/training.csv",
+            caption="../report/training.rst",
+            category="Tables",
+        ),
     log:
         "results/logs/summarize_training.log",
+    benchmark:
+        "results/benchmarks/summarize_training.tsv"
     conda:
         "../../envs/plot.yaml"
+    params:
+        min_accuracy=config_section("performance", "min_accuracy"),
     script:
         "../scripts/summarize_training.py"
 
 
 rule aggregate_metrics:
-    """One row per architecture x p x seed x metric x sub-network, and mean ± sd over seeds."""
+    """Every trial, their mean per model (architecture x p x seed x metric x sub-network), mean ± sd
+    over seeds, and the spread between trials against the spread between seeds."""
     input:
         tables=all_metric_tables(),
         training=rules.summarize_training.output.kept,
         code=code_of("aggregate_metrics.py"),
     output:
+        trials="results/aggregate/metric_trials.csv",
         table="results/aggregate/metrics.csv",
         summary=report(
             "results/aggregate/summary.csv",
             caption="../report/summary.rst",
             category="Tables",
         ),
+        trial_noise=report(
+            "results/aggregate/trial_noise.csv",
+            caption="../report/trial_noise.rst",
+            category="Tables",
+        ),
     log:
         "results/logs/aggregate_metrics.log",
+    benchmark:
+        "results/benchmarks/aggregate_metrics.tsv"
     conda:
         "../../envs/plot.yaml"
+    params:
+        exclude_poor_models=config_section("performance", "exclude_poor_models"),
     script:
         "../scripts/aggregate_metrics.py"
 
@@ -54,3 +73,29 @@ rule structural_modularity:
     threads: 1
     script:
         "../scripts/structural_modularity.py"
+
+
+rule check_claims:
+    """Each claim of section 4 and A.4 on this run: statistic, bootstrap interval, holds / fails."""
+    input:
+        metrics=rules.aggregate_metrics.output.table,
+        training=rules.summarize_training.output.kept,
+        modularity=rules.structural_modularity.output[0],
+        code=code_of("check_claims.py"),
+    output:
+        report(
+            "results/aggregate/claims.csv",
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
+    log:
+        "results/logs/check_claims.log",
+    benchmark:
+        "results/benchmarks/check_claims.tsv"
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        settings=config_section("claims"),
+        exclude_poor_models=config_section("performance", "exclude_poor_models"),
+    script:
+        "../scripts/check_claims.py"

@@ -30,6 +30,7 @@ wildcard_constraints:
     architecture="plain|bottleneck",
     p=r"[0-9][0-9.e+-]*",
     seed=r"\d+",
+    score_init="kaiming_uniform|uniform",
 
 
 def code_of(script):
@@ -88,4 +89,58 @@ def all_trained_models():
         for architecture in config["architectures"]
         for p in settings.sparsities(config)
         for seed in settings.seeds(config)
+    ]
+
+
+# Section 3.2's choice of q: the weight mask at every q of the grid on the sparsest models.
+MASK_CALIBRATION_KEYS = ("q", "q_grid", "min_own_share")
+
+
+def mask_sweep_table(score_init, p, seed):
+    return f"results/mask_sweep/{score_init}/p={p}/seed={seed}.csv"
+
+
+def calibration_sweeps():
+    """The sweeps that calibrate q: the study's score initialisation, sparsest p, every seed."""
+    score_init = config["weight_mask_metric"]["score_init"]
+    sparsest = settings.sparsities(config)[0]
+    return [
+        mask_sweep_table(score_init, sparsest, seed) for seed in settings.seeds(config)
+    ]
+
+
+def calibrated_q():
+    """The calibration table when q is ``auto`` (the weight-mask jobs read q from it), else nothing."""
+    return (
+        "results/calibration/mask_q.csv"
+        if config["weight_mask_metric"]["q"] == "auto"
+        else []
+    )
+
+
+def mask_settings(*left_out):
+    """The weight-mask section without ``left_out`` keys: what one kind of mask job depends on."""
+    section = config_section("weight_mask_metric")
+    return {key: value for key, value in section.items() if key not in left_out}
+
+
+# The sensitivity target (not part of the default study).
+def sensitivity_seeds():
+    return settings.seeds(config)[: config["sensitivity"]["n_seeds"]]
+
+
+def sensitivity_sweeps():
+    return [
+        mask_sweep_table(score_init, p, seed)
+        for score_init in config["sensitivity"]["score_inits"]
+        for p in settings.sparsities(config)
+        for seed in sensitivity_seeds()
+    ]
+
+
+def sensitivity_budget_tables():
+    return [
+        f"results/sensitivity/bottleneck/p={p}/seed={seed}.csv"
+        for p in settings.sparsities(config)
+        for seed in sensitivity_seeds()
     ]

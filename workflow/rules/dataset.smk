@@ -1,5 +1,5 @@
 rule prepare_dataset:
-    """Pair every MNIST sample with a partner, drop the excluded pairs, write one HDF5 file."""
+    """Hold out validation images, pair every MNIST sample with a partner, drop the excluded pairs."""
     input:
         code=code_of("prepare_dataset.py"),
     output:
@@ -12,5 +12,6 @@ rule prepare_dataset:
         "../../envs/torch.yaml"
     params:
         seed=config_section("data", "seed"),
+        validation_images=config_section("data", "validation_images"),
     script:
         "../scripts/prepare_dataset.py"

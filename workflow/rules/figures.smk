@@ -15,10 +15,13 @@ rule plot_specialization:
         pdf="results/figures/figure2_specialization.pdf",
     log:
         "results/logs/plot_specialization.log",
+    benchmark:
+        "results/benchmarks/plot_specialization.tsv"
     conda:
         "../../envs/plot.yaml"
     params:
         style=config_section("figures", "specialization"),
+        exclude_poor_models=config_section("performance", "exclude_poor_models"),
     script:
         "../scripts/plot_specialization.py"
 
@@ -37,16 +40,19 @@ rule plot_raw_metrics:
         pdf="results/figures/figure3_raw_metrics.pdf",
     log:
         "results/logs/plot_raw_metrics.log",
+    benchmark:
+        "results/benchmarks/plot_raw_metrics.tsv"
     conda:
         "../../envs/plot.yaml"
     params:
         style=config_section("figures", "raw_metrics"),
+        exclude_poor_models=config_section("performance", "exclude_poor_models"),
     script:
         "../scripts/plot_raw_metrics.py"
 
 
 rule plot_accuracy:
-    """Figure 4: test accuracy of the global models and the share of decisions of sub-network 0."""
+    """Figure 4: test accuracy, decision share of sub-network 0 and training length against p."""
     input:
         kept=rules.summarize_training.output.kept,
         code=code_of("plot_accuracy.py"),
@@ -59,10 +65,14 @@ rule plot_accuracy:
         pdf="results/figures/figure4_accuracy.pdf",
     log:
         "results/logs/plot_accuracy.log",
+    benchmark:
+        "results/benchmarks/plot_accuracy.tsv"
     conda:
         "../../envs/plot.yaml"
     params:
         style=config_section("figures", "accuracy"),
+        exclude_poor_models=config_section("performance", "exclude_poor_models"),
+        min_accuracy=config_section("performance", "min_accuracy"),
     script:
         "../scripts/plot_accuracy.py"
 
@@ -81,9 +91,35 @@ rule plot_modularity:
         pdf="results/figures/modularity_check.pdf",
     log:
         "results/logs/plot_modularity.log",
+    benchmark:
+        "results/benchmarks/plot_modularity.tsv"
     conda:
         "../../envs/plot.yaml"
     params:
         style=config_section("figures", "modularity"),
     script:
         "../scripts/plot_modularity.py"
+
+
+rule plot_calibration:
+    """Section 3.2's choice of q: M(n, n) and the masks' accuracy against q at the sparsest p."""
+    input:
+        table=rules.calibrate_mask_q.output[0],
+        code=code_of("plot_calibration.py"),
+    output:
+        png=report(
+            "results/figures/mask_calibration.png",
+            caption="../report/mask_calibration.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/mask_calibration.pdf",
+    log:
+        "results/logs/plot_calibration.log",
+    benchmark:
+        "results/benchmarks/plot_calibration.tsv"
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        style=config_section("figures", "calibration"),
+    script:
+        "../scripts/plot_calibration.py"

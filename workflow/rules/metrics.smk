@@ -28,6 +28,7 @@ rule weight_mask_metric:
     input:
         model=trained_model_of("plain"),
         dataset=rules.prepare_dataset.output[0],
+        q=calibrated_q(),
         code=code_of("weight_mask_metric.py"),
     output:
         "results/metrics/weight_mask/p={p}/seed={seed}.csv",
@@ -39,7 +40,8 @@ rule weight_mask_metric:
         "../../envs/torch.yaml"
     threads: 1
     params:
-        settings=config_section("weight_mask_metric"),
+        # with q: auto, the calibration's grid reaches this job only through the chosen q (input)
+        settings=mask_settings("q_grid", "min_own_share"),
         data=config_section("data"),
     script:
         "../scripts/weight_mask_metric.py"

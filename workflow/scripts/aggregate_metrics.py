@@ -1,4 +1,5 @@
-"""Rule aggregate_metrics: all metric jobs into one tidy table and a mean ± sd summary over seeds."""
+"""Rule aggregate_metrics: all metric jobs into tidy tables (every trial, and their mean per model),
+a mean ± sd summary over seeds, and the trial noise against the seed noise."""
 
 import pandas as pd
 
@@ -7,9 +8,13 @@ from extreme_sparsity.atomic import atomic_path
 
 with jobs.job(snakemake.log[0]) as log:
     raw = pd.concat([pd.read_csv(path) for path in snakemake.input.tables], ignore_index=True)
-    table = aggregate.metrics_table(raw, pd.read_csv(snakemake.input.training))
-    summary = aggregate.summary_table(table)
+    trials = aggregate.metric_trials_table(raw, pd.read_csv(snakemake.input.training))
+    table = aggregate.metrics_table(trials)
+    summary = aggregate.summary_table(table, snakemake.params.exclude_poor_models)
+    noise = aggregate.trial_noise(trials)
     log(summary[summary["sub_network"] == "both"][["metric", "p", "specialization_mean", "specialization_std"]].to_string())
-    for frame, path in ((table, snakemake.output.table), (summary, snakemake.output.summary)):
+    log(noise.to_string())
+    outputs = snakemake.output
+    for frame, path in ((trials, outputs.trials), (table, outputs.table), (summary, outputs.summary), (noise, outputs.trial_noise)):
         with atomic_path(path) as temporary:
             frame.to_csv(temporary, index=False)

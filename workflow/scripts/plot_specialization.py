@@ -8,6 +8,7 @@ METRICS = ["bottleneck", "weight_mask", "correlation"]
 
 with jobs.job(snakemake.log[0]):
     table = pd.read_csv(snakemake.input.table)
+    exclude = snakemake.params.exclude_poor_models
     metrics = [metric for metric in METRICS if metric in set(table["metric"])]
     params = snakemake.params.style
     with plotting.figure(params, rows=len(metrics), columns=2, sharey="row") as (fig, axes):
@@ -16,7 +17,10 @@ with jobs.job(snakemake.log[0]):
             for column, x in enumerate(["p", "Q"]):
                 ax = axes[row, column]
                 for n in (0, 1):
-                    plotting.mean_band(ax, rows[rows["sub_network"] == n], x, "specialization", plotting.SUB_NETWORK_COLOURS[n], f"sub-network {n}")
+                    plotting.mean_band(
+                        ax, rows[rows["sub_network"] == n], x, "specialization", plotting.SUB_NETWORK_COLOURS[n],
+                        f"sub-network {n}", exclude_poor_models=exclude,
+                    )
                 ax.axhline(0, color="grey", lw=0.5)
                 ax.set_ylim(-1.05, 1.05)
                 ax.set_title(plotting.METRIC_TITLES[metric])
@@ -25,4 +29,5 @@ with jobs.job(snakemake.log[0]):
                     ax.set_xscale("log")
                 ax.set_xlabel(plotting.P_LABEL if x == "p" else plotting.Q_LABEL)
         axes[0, 0].legend(frameon=False)
+        fig.suptitle(plotting.poor_model_note(table, exclude), fontsize="small")
         plotting.save(fig, snakemake.output.png, snakemake.output.pdf, params["dpi"])

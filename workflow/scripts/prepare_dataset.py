@@ -1,4 +1,4 @@
-"""Rule prepare_dataset: MNIST -> the paired-digit HDF5 file (train and test)."""
+"""Rule prepare_dataset: MNIST -> the paired-digit HDF5 file (train, validation and test)."""
 
 from extreme_sparsity import dataset, jobs, mnist
 
@@ -7,9 +7,9 @@ with jobs.job(snakemake.log[0]) as log:
     # Where MNIST lies is not a parameter of the result (the files are checksummed): read it
     # from the config so that moving MNIST does not rerun the whole study.
     files = mnist.ensure_files(snakemake.config["mnist_root"], snakemake.config["mnist_download"])
-    splits = dataset.pair_mnist(files, params.seed)
+    splits = dataset.pair_mnist(files, params.seed, params.validation_images)
     for split, arrays in splits.items():
         log(f"{split}: kept {len(arrays['target'])} pairs")
-    attributes = {"data_seed": params.seed}
+    attributes = {"data_seed": params.seed, "validation_images": params.validation_images}
     attributes.update({f"sha256:{name}": mnist.file_digest(path, "sha256") for name, path in files.items()})
     dataset.write(snakemake.output[0], splits, attributes)

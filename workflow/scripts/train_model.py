@@ -15,10 +15,8 @@ with jobs.job(snakemake.log[0], snakemake.threads) as log:
     model_config = settings.model_config(config, w.architecture, float(w.p))
     training_config = settings.training_config(config, w.architecture, float(w.p), int(w.seed))
     log(f"{w.architecture} p={w.p} seed={w.seed}: K={model_config.n_active} connections per direction, {training_config}")
-    train, test = dataset.load_splits(snakemake.input.dataset, params.data["mean"], params.data["std"])
-    result = training.train(
-        model_config, training_config, train, test, params.resume, log=log, device=params.device
-    )
+    splits = dataset.load_splits(snakemake.input.dataset, params.data["mean"], params.data["std"], *dataset.SPLITS)
+    result = training.train(model_config, training_config, *splits, params.resume, log=log, device=params.device)
 
     history = pd.DataFrame([asdict(record) for record in result.history])
     history.insert(0, "architecture", w.architecture)
@@ -26,10 +24,16 @@ with jobs.job(snakemake.log[0], snakemake.threads) as log:
     history.insert(2, "seed", int(w.seed))
     history["selected"] = history["epoch"] == result.selected_epoch
     selected = history[history["selected"]].iloc[0]
-    log(f"kept epoch {result.selected_epoch}: test accuracy {selected.test_accuracy:.4f}")
+    history["stop_reason"] = result.stop_reason
+    log(
+        f"kept epoch {result.selected_epoch}: validation accuracy {selected.validation_accuracy:.4f}, "
+        f"test accuracy {selected.test_accuracy:.4f}"
+    )
     metadata = {
         "training_config": asdict(training_config),
         "selected_epoch": result.selected_epoch,
+        "stop_reason": result.stop_reason,
+        "validation_accuracy": float(selected.validation_accuracy),
         "test_accuracy": float(selected.test_accuracy),
         "versions": software_versions(),
     }

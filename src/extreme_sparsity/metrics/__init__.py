@@ -14,28 +14,31 @@ from ..versions import software_versions
 METRICS = ("bottleneck", "weight_mask", "correlation")
 
 
-def metric_rows(metric: str, values: np.ndarray, quantity: str = "M", similarity: np.ndarray | None = None) -> list[dict]:
+def metric_rows(
+    metric: str, values: np.ndarray, quantity: str = "M", similarity: np.ndarray | None = None, trial: int = 0
+) -> list[dict]:
     """Tidy rows for a 2 x 2 table values[n, k] and the specialization (eq. 8) of each sub-network.
 
     The specialization is computed on ``similarity`` when given (for a distance, 1 - distance).
+    ``trial`` numbers the repetitions of a trainable metric on the same model.
     """
     rows = [
-        {"metric": metric, "quantity": quantity, "sub_network": n, "digit": k, "value": float(values[n, k])}
+        {"metric": metric, "trial": trial, "quantity": quantity, "sub_network": n, "digit": k, "value": float(values[n, k])}
         for n in range(2)
         for k in range(2)
     ]
     specialization = specialization_of_subnetworks(values if similarity is None else similarity)
     rows += [
-        {"metric": metric, "quantity": "specialization", "sub_network": n, "digit": n, "value": spec}
+        {"metric": metric, "trial": trial, "quantity": "specialization", "sub_network": n, "digit": n, "value": spec}
         for n, spec in enumerate(specialization)
     ]
     return rows
 
 
-def accuracy_rows(metric: str, accuracy: np.ndarray) -> list[dict]:
+def accuracy_rows(metric: str, accuracy: np.ndarray, trial: int = 0) -> list[dict]:
     """Tidy rows for a metric's own accuracy on each digit k (not tied to a sub-network)."""
     return [
-        {"metric": metric, "quantity": "accuracy", "sub_network": pd.NA, "digit": k, "value": float(value)}
+        {"metric": metric, "trial": trial, "quantity": "accuracy", "sub_network": pd.NA, "digit": k, "value": float(value)}
         for k, value in enumerate(accuracy)
     ]
 

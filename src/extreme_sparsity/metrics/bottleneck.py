@@ -9,6 +9,7 @@ because the loss is their sum and the optimiser acts element-wise.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,8 @@ import torch.nn.functional as F
 
 from ..dataset import PairedDigits
 from ..model import GlobalModel
+from ..seeding import trial_seed
+from . import metric_rows
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class BottleneckSettings:
     rho: float = 0.9
     batch_size: int = 256
     init_bound: float = 0.1
+    trials: int = 1  # repetitions with fresh readouts and batch orders (seeds from seeding.trial_seed)
 
 
 @torch.no_grad()
@@ -85,10 +89,28 @@ def retrain_readouts(
 
 def bottleneck_metric(
     model: GlobalModel, train: PairedDigits, test: PairedDigits, settings: BottleneckSettings, seed: int
-) -> np.ndarray:
-    """M[n, k]: test accuracy of sub-network n's retrained bottleneck readout on digit k."""
-    generator = torch.Generator().manual_seed(seed)
-    return retrain_readouts(
-        bottleneck_states(model, train), train.digits, bottleneck_states(model, test), test.digits, settings, generator,
-        n_classes=model.config.n_classes,
-    )
+) -> list[np.ndarray]:
+    """M[n, k] of each trial: test accuracy of sub-network n's retrained bottleneck readout on digit k.
+
+    The frozen states are computed once; trial t retrains from the seed ``trial_seed(seed, t)``.
+    """
+    train_states, test_states = bottleneck_states(model, train), bottleneck_states(model, test)
+    return [
+        retrain_readouts(
+            train_states, train.digits, test_states, test.digits, settings,
+            torch.Generator().manual_seed(trial_seed(seed, trial)), n_classes=model.config.n_classes,
+        )
+        for trial in range(settings.trials)
+    ]
+
+
+def budget_rows(
+    model: GlobalModel, train: PairedDigits, test: PairedDigits, settings: BottleneckSettings,
+    budgets: list[int], seed: int,
+) -> list[dict]:
+    """Tidy rows of the bottleneck metric (trial 0) after each number of retraining epochs."""
+    rows = []
+    for epochs in budgets:
+        (values,) = bottleneck_metric(model, train, test, dataclasses.replace(settings, epochs=epochs, trials=1), seed)
+        rows += [{**row, "epochs": epochs} for row in metric_rows("bottleneck", values)]
+    return rows

@@ -12,6 +12,7 @@ are parameters, dormant ones are structurally absent.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from torch.func import functional_call
 
 from ..dataset import PairedDigits
 from ..model import GlobalModel, decide
+from ..seeding import trial_seed
+from . import accuracy_rows, metric_rows
 
 NEVER_MASKED = ("w_ih", "b_ih")
 SPARSE = "sparse.phi"
@@ -47,32 +50,55 @@ class WeightMaskSettings:
         if self.sparse_owner not in SPARSE_OWNERS:
             raise ValueError(f"sparse_owner must be one of {SPARSE_OWNERS}, got {self.sparse_owner!r}")
 
+    @classmethod
+    def from_config(cls, section: dict, q: float) -> "WeightMaskSettings":
+        """The settings of config section ``weight_mask_metric`` at the mask size ``q`` (the
+        section's own ``q`` may be ``auto``); keys that are not mask-training settings are ignored."""
+        names = {field.name for field in dataclasses.fields(cls)} - {"q"}
+        return cls(q=float(q), **{key: value for key, value in section.items() if key in names})
+
 
 @dataclass(frozen=True)
 class MaskLayout:
     """The maskable entries θ of a model, in a fixed flat order, and the sub-network of each."""
 
     eligible: dict[str, torch.Tensor]  # parameter name -> boolean mask of its maskable entries
-    owner: torch.Tensor  # (n_maskable,) sub-network index of each maskable entry
+    target_owner: torch.Tensor  # (n_maskable,) sub-network index of each entry, W_sparse(m->n) in n
+    is_sparse: torch.Tensor  # (n_maskable,) True for the entries of W_sparse
+    sparse_owner: str = "target"
 
     @property
     def size(self) -> int:
-        return len(self.owner)
+        return len(self.target_owner)
+
+    @property
+    def attributions(self) -> tuple[str, ...]:
+        """The ways W_sparse can be counted for this layout: both when it is masked."""
+        return ("unmasked",) if self.sparse_owner == "unmasked" else ("target", "source")
+
+    def owners(self, attribution: str | None = None) -> torch.Tensor:
+        """Sub-network of each entry when W_sparse(m->n) counts in n (``target``) or m (``source``)."""
+        if (attribution or self.sparse_owner) == "source":
+            return torch.where(self.is_sparse, 1 - self.target_owner, self.target_owner)
+        return self.target_owner
+
+    @property
+    def owner(self) -> torch.Tensor:
+        return self.owners()
 
 
 def mask_layout(model: GlobalModel, sparse_owner: str = "target") -> MaskLayout:
     """Which entries of ``model`` are maskable and which sub-network owns each."""
-    eligible, owners = {}, []
+    eligible, owners, sparse = {}, [], []
     for name, value in model.named_parameters():
         if name in NEVER_MASKED or (name == SPARSE and sparse_owner == "unmasked"):
             continue
         chosen = model.sparse.active() if name == SPARSE else torch.ones_like(value, dtype=torch.bool)
         index = torch.arange(2).view(2, *[1] * (value.dim() - 1)).expand_as(value)  # leading axis = n
-        if name == SPARSE and sparse_owner == "source":
-            index = 1 - index
         eligible[name] = chosen
         owners.append(index[chosen])
-    return MaskLayout(eligible, torch.cat(owners))
+        sparse.append(torch.full((int(chosen.sum()),), name == SPARSE))
+    return MaskLayout(eligible, torch.cat(owners), torch.cat(sparse), sparse_owner)
 
 
 def initial_scores(model: GlobalModel, layout: MaskLayout, how: str, generator: torch.Generator) -> torch.Tensor:
@@ -148,22 +174,62 @@ def masked_accuracy(model: GlobalModel, layout: MaskLayout, scores: torch.Tensor
     return correct / len(data)
 
 
-def share_per_subnetwork(layout: MaskLayout, scores: torch.Tensor, q: float) -> np.ndarray:
+def share_per_subnetwork(layout: MaskLayout, scores: torch.Tensor, q: float, attribution: str | None = None) -> np.ndarray:
     """[|S ∩ θ_0| / |S|, |S ∩ θ_1| / |S|] for the kept set S of the top-q scores."""
     kept = torch.topk(scores, max(1, round(q * len(scores)))).indices
-    counts = torch.bincount(layout.owner[kept], minlength=2).double()
+    counts = torch.bincount(layout.owners(attribution)[kept], minlength=2).double()
     return (counts / len(kept)).numpy()
+
+
+@dataclass(frozen=True)
+class MaskResult:
+    """One trial of the metric: M[n, k] under each way of counting W_sparse, and the masked
+    network's test accuracy on each digit k."""
+
+    shares: dict[str, np.ndarray]
+    accuracy: np.ndarray
+
+
+def train_masks(model: GlobalModel, train: PairedDigits, test: PairedDigits, settings: WeightMaskSettings, seed: int) -> MaskResult:
+    """Masks trained on digit 0 then digit 1 from one seeded generator, counted every way."""
+    generator = torch.Generator().manual_seed(seed)
+    layout = mask_layout(model, settings.sparse_owner)
+    shares = {attribution: np.zeros((2, 2)) for attribution in layout.attributions}
+    accuracy = np.zeros(2)
+    for digit in range(2):
+        scores = train_scores(model, layout, train, digit, settings, generator)
+        for attribution, table in shares.items():
+            table[:, digit] = share_per_subnetwork(layout, scores, settings.q, attribution)
+        accuracy[digit] = masked_accuracy(model, layout, scores, settings.q, test, digit)
+    return MaskResult(shares, accuracy)
 
 
 def weight_mask_metric(
     model: GlobalModel, train: PairedDigits, test: PairedDigits, settings: WeightMaskSettings, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """M[n, k] (equation 6) and the masked network's test accuracy on each digit k."""
-    generator = torch.Generator().manual_seed(seed)
-    layout = mask_layout(model, settings.sparse_owner)
-    metric, accuracy = np.zeros((2, 2)), np.zeros(2)
-    for digit in range(2):
-        scores = train_scores(model, layout, train, digit, settings, generator)
-        metric[:, digit] = share_per_subnetwork(layout, scores, settings.q)
-        accuracy[digit] = masked_accuracy(model, layout, scores, settings.q, test, digit)
-    return metric, accuracy
+    """M[n, k] (equation 6, W_sparse counted as ``settings.sparse_owner``) and the masked network's
+    test accuracy on each digit k."""
+    result = train_masks(model, train, test, settings, seed)
+    return result.shares[settings.sparse_owner], result.accuracy
+
+
+def mask_sweep(
+    model: GlobalModel, train: PairedDigits, test: PairedDigits, settings: WeightMaskSettings, q_grid: list[float],
+    seed: int,
+) -> list[tuple[float, MaskResult]]:
+    """The metric at every q of ``q_grid`` (trial 0 of each: the same masks a metric job trains at that q)."""
+    return [
+        (q, train_masks(model, train, test, dataclasses.replace(settings, q=float(q)), trial_seed(seed, 0)))
+        for q in q_grid
+    ]
+
+
+def sweep_rows(sweep: list[tuple[float, MaskResult]]) -> list[dict]:
+    """Tidy rows of :func:`mask_sweep`: M[n, k] per q and way of counting W_sparse,
+    and the masked accuracy per q."""
+    rows = []
+    for q, result in sweep:
+        for attribution, values in result.shares.items():
+            rows += [{**row, "q": q, "attribution": attribution} for row in metric_rows("weight_mask", values)]
+            rows += [{**row, "q": q, "attribution": attribution} for row in accuracy_rows("weight_mask", result.accuracy)]
+    return rows
