@@ -75,10 +75,12 @@ def test_trial_noise_against_seed_noise_by_hand():
     s0 = {0: [(0.9 - 0.2) / 1.1, (0.7 - 0.2) / 0.9], 1: [(0.8 - 0.1) / 0.9, (0.8 - 0.3) / 1.1]}  # seed 0, per sub-network
     s1 = {0: [0.0, 0.0], 1: [0.0, 0.0]}
     within = math.sqrt(np.mean([np.var(s0[0], ddof=1), np.var(s0[1], ddof=1), 0.0, 0.0]))
-    between = np.mean([np.std([np.mean(s0[n]), np.mean(s1[n])], ddof=1) for n in (0, 1)])
+    between = math.sqrt(np.mean([np.var([np.mean(s0[n]), np.mean(s1[n])], ddof=1) for n in (0, 1)]))
     assert noise["trial_sd"] == pytest.approx(within) and noise["seed_sd"] == pytest.approx(between)
     assert noise["trial_sd_of_mean"] == pytest.approx(within / math.sqrt(2))
     assert noise["trials_needed"] == math.ceil(9 * (within / between) ** 2)
+    pooled = aggregate.trial_noise(trials).iloc[1]  # one p only: the pooled row repeats it
+    assert np.isnan(pooled["p"]) and pooled["trial_sd"] == pytest.approx(within) and pooled["seed_sd"] == pytest.approx(between)
 
 
 def test_means_over_seeds_count_poor_models_unless_excluded():

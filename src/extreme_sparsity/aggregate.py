@@ -75,23 +75,35 @@ def metrics_table(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def trial_noise(trials: pd.DataFrame) -> pd.DataFrame:
-    """Per (architecture, metric, p): the spread of M_spec(n) between trials on one model (pooled
-    standard deviation) against the spread between seeds of the trial means, and the trials needed
-    for the first, divided by sqrt(trials), to fall below a third of the second."""
+    """Per (architecture, metric, p), and pooled over p: the spread of M_spec(n) between trials on
+    one model (pooled standard deviation) against the spread between seeds of the trial means, and
+    the trials needed for the first, divided by sqrt(trials), to fall below a third of the second.
+
+    Where every seed gives nearly the same value (e.g. M_spec = 1 at the sparsest p) the ratio of
+    two tiny spreads says little, hence the row pooled over p (``p`` empty)."""
     repeated = trials[trials.groupby(KEYS + ["metric"])["trial"].transform("nunique") > 1]
     rows = []
-    for (architecture, metric, p), frame in repeated.groupby(["architecture", "metric", "p"]):
-        per_model = frame.groupby(["seed", "sub_network"])["specialization"]
-        within = float(np.sqrt(per_model.var().mean()))
-        between = float(per_model.mean().groupby("sub_network").std().mean())
-        n_trials = int(frame["trial"].nunique())
-        rows.append({
-            "architecture": architecture, "metric": metric, "p": p, "n_trials": n_trials,
-            "n_seeds": int(frame["seed"].nunique()), "trial_sd": within, "seed_sd": between,
-            "trial_sd_of_mean": within / np.sqrt(n_trials),
-            "trials_needed": int(np.ceil(9 * (within / between) ** 2)) if between > 0 else np.nan,
-        })
+    for (architecture, metric), by_metric in repeated.groupby(["architecture", "metric"]):
+        variances = []
+        for p, frame in by_metric.groupby("p"):
+            per_model = frame.groupby(["seed", "sub_network"])["specialization"]
+            within, between = per_model.var().mean(), per_model.mean().groupby("sub_network").var().mean()
+            variances.append((within, between))
+            rows.append(_noise_row(architecture, metric, p, frame, within, between))
+        within, between = np.mean(variances, axis=0)
+        rows.append(_noise_row(architecture, metric, np.nan, by_metric, within, between))
     return pd.DataFrame(rows)
+
+
+def _noise_row(architecture: str, metric: str, p: float, frame: pd.DataFrame, within: float, between: float) -> dict:
+    n_trials = int(frame["trial"].nunique())
+    trial_sd, seed_sd = float(np.sqrt(within)), float(np.sqrt(between))
+    return {
+        "architecture": architecture, "metric": metric, "p": p, "n_trials": n_trials,
+        "n_seeds": int(frame["seed"].nunique()), "trial_sd": trial_sd, "seed_sd": seed_sd,
+        "trial_sd_of_mean": trial_sd / np.sqrt(n_trials),
+        "trials_needed": int(np.ceil(9 * within / between)) if between > 0 else np.nan,
+    }
 
 
 def summary_table(metrics: pd.DataFrame, exclude_poor_models: bool = False) -> pd.DataFrame:

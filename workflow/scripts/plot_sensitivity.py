@@ -16,7 +16,7 @@ with jobs.job(snakemake.log[0]):
     attributions = [a for a in ("target", "source", "unmasked") if a in set(masks["attribution"])]
     qs = sorted(masks["q"].unique())
     colours = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(qs)))
-    with plotting.figure(params, rows=len(attributions), columns=len(inits) + 1, sharey=True) as (fig, axes):
+    with plotting.figure(params, rows=len(attributions), columns=len(inits) + 1) as (fig, axes):
         for row, attribution in enumerate(attributions):
             for column, init in enumerate(inits):
                 ax = axes[row, column]
@@ -34,15 +34,24 @@ with jobs.job(snakemake.log[0]):
             )
         budget_ax.set_title("bottleneck metric, retraining budget", fontsize="small")
         budget_ax.legend(frameon=False, fontsize="small")
-        for row in range(1, len(attributions)):
+        if len(attributions) > 1:  # below the budgets: the masks' accuracy at each q (first score init)
+            accuracy_ax = axes[1, -1]
+            for q, colour in zip(qs, colours):
+                line = masks[(masks["score_init"] == inits[0]) & (masks["attribution"] == attributions[0]) & (masks["q"] == q)]
+                accuracy_ax.plot(line["p"], line["accuracy_on_own_digit_mean"], color=colour, marker="o", markersize=2)
+            accuracy_ax.set_title(f"masked accuracy on digit n, scores {inits[0]}", fontsize="small")
+            accuracy_ax.set_ylabel("test accuracy")
+        for row in range(2, len(attributions)):
             axes[row, -1].axis("off")
         for ax in axes.flatten():
             if ax.axison:
                 ax.set_xscale("log")
                 ax.axhline(0, color="grey", lw=0.5)
                 ax.set_xlabel(plotting.P_LABEL_SHORT)
+                ax.set_ylim(-0.05 if ax is not axes[-1, -1] else 0.0, 1.05)
         for row in range(len(attributions)):
             axes[row, 0].set_ylabel("M_spec, mean over seeds")
+        axes[0, -1].set_ylabel("M_spec, mean over seeds")
         axes[0, 0].legend(frameon=False, fontsize="small")
         n_seeds = int(curves["n_seeds"].max())
         fig.suptitle(f"Sensitivity of the trainable metrics to their own choices (means over {n_seeds} seeds)", fontsize="small")
