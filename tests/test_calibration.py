@@ -41,12 +41,16 @@ def test_a_larger_q_that_meets_the_criterion_again_wins():
     assert calibration.choose_q(table) == 0.1
 
 
-def test_when_no_q_meets_the_criterion_the_smallest_is_used_and_said(tmp_path):
-    table = calibration.calibration_table(sweep_frame({0.01: [(0.9, 1)], 0.05: [(0.8, 0.8)]}), "target", 0.99)
+def test_when_no_q_meets_the_criterion_the_closest_is_used_and_said(tmp_path):
+    # smaller of M(0, 0), M(1, 1): 0.9, 0.92, 0.8 -> q = 0.05 comes closest to M(n, n) = 1
+    frame = sweep_frame({0.01: [(0.9, 1)], 0.05: [(0.95, 0.92)], 0.1: [(0.8, 0.8)]})
+    table = calibration.calibration_table(frame, "target", 0.99)
     assert not table["meets_criterion"].any()
-    assert table.loc[table["chosen"], "q"].tolist() == [0.01]
+    assert table.loc[table["chosen"], "q"].tolist() == [0.05]
+    tie = calibration.calibration_table(sweep_frame({0.01: [(0.9, 1)], 0.05: [(1, 0.9)]}), "target", 0.99)
+    assert calibration.choose_q(tie) == 0.05  # on a tie, the larger q (as high as possible)
     table.to_csv(tmp_path / "q.csv", index=False)
-    assert calibration.read_chosen_q(tmp_path / "q.csv") == 0.01
+    assert calibration.read_chosen_q(tmp_path / "q.csv") == 0.05
     table.assign(chosen=False).to_csv(tmp_path / "none.csv", index=False)
     with pytest.raises(ValueError, match="rerun rule calibrate_mask_q"):
         calibration.read_chosen_q(tmp_path / "none.csv")
@@ -81,7 +85,9 @@ def test_calibration_on_isolated_specialized_subnetworks_picks_the_known_q():
 
 
 def test_calibration_on_swapped_inputs_meets_no_q():
-    """Each sub-network now sees the other's digit: a mask for digit n lies in sub-network 1 - n."""
-    table = calibrate(swap=True)
+    """Each sub-network now sees the other's digit: a mask for digit n lies in sub-network 1 - n,
+    and the more weights a mask keeps, the more of them fall in sub-network n by counting alone."""
+    table = calibrate(swap=True).set_index("q")
     assert table["M_00"].max() < 0.6 and not table["meets_criterion"].any()
-    assert calibration.choose_q(table) == 0.005
+    assert table.loc[0.005, "M_00"] < 0.05 and table.loc[0.6, "M_00"] > 0.15
+    assert calibration.choose_q(table.reset_index()) == 0.6

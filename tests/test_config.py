@@ -48,10 +48,31 @@ BAD = [
 ]
 
 
-def test_default_and_quick_configs_are_valid():
+def layered(base: dict, changes: dict) -> dict:
+    """``changes`` merged into ``base`` key by key, as snakemake merges a --configfile."""
+    merged = copy.deepcopy(base)
+    for key, value in changes.items():
+        merged[key] = layered(merged.get(key, {}), value) if isinstance(value, dict) else value
+    return merged
+
+
+@pytest.mark.parametrize("name", ["quick.yaml", "table1.yaml", "equation3_long.yaml"])
+def test_every_shipped_config_is_valid_on_the_defaults(name):
+    """README: each named config is layered on config/config.yaml (--configfile)."""
     assert config_errors(DEFAULTS, SCHEMA) == []
-    quick = yaml.safe_load((REPO / "config" / "quick.yaml").read_text())
-    assert set(quick) <= set(DEFAULTS)
+    changes = yaml.safe_load((REPO / "config" / name).read_text())
+    assert config_errors(layered(DEFAULTS, changes), SCHEMA) == []
+
+
+def test_table1_is_the_paper_as_printed():
+    table1 = layered(DEFAULTS, yaml.safe_load((REPO / "config" / "table1.yaml").read_text()))
+    assert table1["model"]["sparse_input"] == "direct"  # equation (3)
+    assert table1["training"]["epochs"] == {"plain": 5, "bottleneck": 7}  # Table 1
+    assert table1["training"]["stopping"]["rule"] == "fixed" and table1["training"]["checkpoint_selection"] == "last"
+    assert table1["training"]["optimizer"] == "adadelta" and table1["training"]["lr"] == 0.5
+    assert table1["weight_mask_metric"]["q"] == 0.05  # section 3.2
+    assert table1["weight_mask_metric"]["epochs"] == 1 and table1["weight_mask_metric"]["lr"] == 0.1
+    assert table1["bottleneck_metric"]["epochs"] == 5 and table1["deep_r"]["lr_range"] == [0.1, 0.01]
 
 
 @pytest.mark.parametrize("path, value, key, allowed", BAD)

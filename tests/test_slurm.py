@@ -229,10 +229,10 @@ def test_sbatch_requests_follow_the_workflow_profile(slurm_run):
     by_id = {row["JobIDRaw"]: row for row in requests}
     training = [job for job, path in slurm_run.submissions.items() if path.parts[-3] == "rule_train_model"]
     first = training[0] if training[0] != slurm_run.cancelled else training[1]
-    assert by_id[first]["Timelimit"] == "00:10:00" and by_id[first]["ReqMem"] == "2000M"
+    assert by_id[first]["Timelimit"] == "00:15:00" and by_id[first]["ReqMem"] == "2000M"
     assert by_id[first]["ReqCPUS"] == "1"
     retry = sorted(slurm_run.cancelled_log_dir.glob("*.log"), key=lambda path: int(path.stem))[1].stem
-    assert by_id[retry]["Timelimit"] == "00:20:00" and by_id[retry]["ReqMem"] == "4000M"  # attempt 2
+    assert by_id[retry]["Timelimit"] == "00:30:00" and by_id[retry]["ReqMem"] == "4000M"  # attempt 2
     groups = [job for job, path in slurm_run.submissions.items() if path.parent.name.startswith("group_")]
     assert groups and all(by_id[job]["ReqCPUS"] == "1" for job in groups)
 

@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = weight_mask.WeightMaskSettings(momentum=0.9, weight_decay=5e-4)
         layout = weight_mask.mask_layout(model)
         _, seconds = timed(weight_mask.train_scores, model, layout, train, 0, settings, torch.Generator().manual_seed(0))
-        say(f"weight-mask training: {len(train) / seconds:,.0f} samples/s ({seconds:.2f} s per mask epoch; 4 per job)")
+        say(f"weight-mask training: {len(train) / seconds:,.0f} samples/s ({seconds:.2f} s per mask epoch; a job trains 2 digits x 2 networks x trials of them)")
 
         model_b = build_model(ModelConfig(sparsity=0.01, bottleneck=5), seed=0)
         states, state_seconds = timed(lambda: (bottleneck.bottleneck_states(model_b, train), bottleneck.bottleneck_states(model_b, test)))

@@ -3,8 +3,9 @@
 "We chose q to be as high as possible while ensuring M(n, n) = 1 in the most extreme case of
 sparsity": the masks are trained at every q of a grid on the sparsest models, and the chosen q
 is the largest whose M(n, n), averaged over seeds, reaches ``min_own_share`` (0.99: "= 1" up to a
-few weights) for both sub-networks. When no q of the grid does, the smallest is used and the
-table says that the criterion was not met.
+few weights) for both sub-networks. When no q of the grid does, the q that comes closest is used
+(the largest smaller-of-the-two M(n, n); the larger q on a tie) and the table says that the
+criterion was not met.
 """
 
 from __future__ import annotations
@@ -35,9 +36,12 @@ def calibration_table(sweep: pd.DataFrame, attribution: str, min_own_share: floa
 
 
 def choose_q(table: pd.DataFrame) -> float:
-    """The largest q that meets the criterion, else the smallest q of the grid."""
+    """The largest q that meets the criterion, else the q whose smaller M(n, n) is the largest."""
     meeting = table.loc[table["meets_criterion"], "q"]
-    return float(meeting.max()) if len(meeting) else float(table["q"].min())
+    if len(meeting):
+        return float(meeting.max())
+    closest = table.assign(worst=table[["M_00", "M_11"]].min(axis=1)).sort_values(["worst", "q"])
+    return float(closest["q"].iloc[-1])
 
 
 def read_chosen_q(path: str | Path) -> float:

@@ -27,7 +27,8 @@ rule mask_sweep:
 
 
 rule calibrate_mask_q:
-    """Choose q: the largest of the grid whose M(n, n) >= min_own_share at the sparsest p."""
+    """Choose q: the largest of the grid whose M(n, n) >= min_own_share at the sparsest p (else the
+    closest)."""
     input:
         sweeps=calibration_sweeps(),
         code=code_of("calibrate_mask_q.py"),

@@ -14,7 +14,7 @@ with jobs.job(snakemake.log[0]) as log:
     if not chosen["meets_criterion"]:
         log(
             f"WARNING: no q of the grid gives M(n, n) >= {params.min_own_share} for both sub-networks at "
-            f"p={sweep['p'].min()}; using the smallest, q={chosen['q']} (add smaller values to q_grid)"
+            f"p={sweep['p'].min()}; using the q that comes closest, q={chosen['q']}"
         )
     log(f"chosen q = {chosen['q']}: M(0, 0) = {chosen['M_00']:.3f}, M(1, 1) = {chosen['M_11']:.3f}")
     with atomic_path(snakemake.output[0]) as temporary:

@@ -18,7 +18,7 @@ with jobs.job(snakemake.log[0]):
                 color=plotting.SUB_NETWORK_COLOURS[n], label=f"digit {n}",
             )
         own.axhline(chosen["min_own_share"], color="grey", lw=0.8, linestyle=":", label=f"criterion {chosen['min_own_share']:g}")
-        met = "criterion met" if chosen["meets_criterion"] else "criterion NOT met: smallest q"
+        met = "criterion met" if chosen["meets_criterion"] else "criterion not met: the closest q"
         for ax in (own, accuracy):
             ax.axvline(chosen["q"], color="black", lw=0.8, label=f"chosen q = {chosen['q']:g} ({met})")
             ax.set_xscale("log")

@@ -27,7 +27,7 @@ with jobs.job(snakemake.log[0]):
         budget_ax = axes[0, -1]
         for epochs, colour in zip(sorted(budgets["epochs"].unique()), ("#fdae61", "#d7191c", "#7b3294", "#2c7bb6")):
             line = budgets[budgets["epochs"] == epochs]
-            budget_ax.plot(line["p"], line["specialization_mean"], color=colour, marker="o", markersize=2, label=f"{epochs:g} epochs")
+            budget_ax.plot(line["p"], line["specialization_mean"], color=colour, marker="o", markersize=2, label=f"{epochs:g} epoch{'' if epochs == 1 else 's'}")
             budget_ax.fill_between(
                 line["p"], line["specialization_mean"] - line["specialization_std"],
                 line["specialization_mean"] + line["specialization_std"], color=colour, alpha=0.15, lw=0,
@@ -54,5 +54,6 @@ with jobs.job(snakemake.log[0]):
         axes[0, -1].set_ylabel("M_spec, mean over seeds")
         axes[0, 0].legend(frameon=False, fontsize="small")
         n_seeds = int(curves["n_seeds"].max())
-        fig.suptitle(f"Sensitivity of the trainable metrics to their own choices (means over {n_seeds} seeds)", fontsize="small")
+        seeds = f"{n_seeds} seed{'' if n_seeds == 1 else 's'}"
+        fig.suptitle(f"Sensitivity of the trainable metrics to their own choices (means over {seeds})", fontsize="small")
         plotting.save(fig, snakemake.output.png, snakemake.output.pdf, params["dpi"])

@@ -13,13 +13,14 @@ with jobs.job(snakemake.log[0], snakemake.threads) as log:
     train, test = dataset.load_splits(snakemake.input.dataset, params.data["mean"], params.data["std"])
     q = calibration.read_chosen_q(snakemake.input.q) if params.settings["q"] == "auto" else params.settings["q"]
     mask_settings = weight_mask.WeightMaskSettings.from_config(params.settings, q)
-    networks = {"weight_mask": model}
+    networks = {"weight_mask": (model, params.settings["trials"])}
     if params.settings["supermask_control"]:
-        # the supermask control: the same network before training (its initial weights and connections)
-        networks["weight_mask_control"] = build_model(model.config, int(w.seed))
+        # the supermask control: the same network before training (its initial weights and
+        # connections); one trial, a reference for the masks' accuracy rather than a measurement
+        networks["weight_mask_control"] = (build_model(model.config, int(w.seed)), 1)
     rows = []
-    for name, network in networks.items():
-        for trial in range(params.settings["trials"]):
+    for name, (network, trials) in networks.items():
+        for trial in range(trials):
             values, accuracy = weight_mask.weight_mask_metric(
                 network, train, test, mask_settings, trial_seed(int(w.seed), trial)
             )
