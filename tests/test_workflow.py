@@ -95,7 +95,7 @@ def test_second_run_has_nothing_to_do(quick_run):
 def test_sensitivity_target_adds_its_study_without_touching_the_default_one(quick_run):
     project, args, _ = quick_run
     before = {path for path in (project / "results").rglob("*") if path.is_file()}
-    snakemake(project, *args, "sensitivity")
+    snakemake(project, "sensitivity", *args)
     curves = pd.read_csv(project / "results" / "sensitivity" / "curves.csv")
     masks = curves[curves["metric"] == "weight_mask"]
     assert set(masks["q"]) == {0.01, 0.05} and set(masks["score_init"]) == {"kaiming_uniform", "uniform"}
