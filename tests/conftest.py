@@ -22,8 +22,9 @@ def _real_mnist_available() -> bool:
     return all((raw / f"{name}.gz").is_file() for name in MNIST_NAMES)
 
 
-def write_tiny_mnist(root: Path, n_train: int = 600, n_test: int = 200, seed: int = 0) -> Path:
-    """Write a small uncompressed IDX data set in torchvision's layout: each digit a distinct blob."""
+def write_tiny_mnist(root: Path, n_train: int = 6600, n_test: int = 200, seed: int = 0) -> Path:
+    """Write a small uncompressed IDX data set in torchvision's layout: each digit a distinct blob.
+    6,600 training images: the default config holds 6,000 out for validation, 600 remain to train on."""
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
