@@ -1,6 +1,7 @@
 # Extreme sparsity gives rise to functional specialization (Béna & Goodman): the whole study.
 # Stages: dataset -> training -> (mask calibration) -> metrics -> aggregation and claims -> figures.
-# `snakemake sensitivity` adds the sensitivity study. See README.md.
+# `snakemake sensitivity` adds the sensitivity study; `snakemake variants` runs the named variants
+# of config["variants"] and compares them. See README.md.
 
 
 configfile: "config/config.yaml"
@@ -13,23 +14,13 @@ container: "containers/extreme-sparsity.sif"
 report: "workflow/report/workflow.rst"
 
 
-include: "workflow/rules/common.smk"
-include: "workflow/rules/dataset.smk"
-include: "workflow/rules/training.smk"
-include: "workflow/rules/calibration.smk"
-include: "workflow/rules/metrics.smk"
-include: "workflow/rules/aggregate.smk"
-include: "workflow/rules/figures.smk"
-include: "workflow/rules/sensitivity.smk"
+include: "workflow/study.smk"
 
 
 rule all:
     default_target: True
     input:
-        rules.plot_specialization.output,
-        rules.plot_raw_metrics.output,
-        rules.plot_accuracy.output,
-        rules.plot_modularity.output,
-        rules.plot_calibration.output,
-        rules.aggregate_metrics.output.summary,
-        rules.check_claims.output,
+        rules.study.input,
+
+
+include: "workflow/rules/variants.smk"

@@ -79,12 +79,12 @@ def snakemake(project: Path, *args: str, timeout: int = 900, check: bool = True)
 @pytest.fixture(scope="session")
 def paired_dataset_file(mnist_root, tmp_path_factory) -> Path:
     """The paired-digit HDF5 file built from the test MNIST, as the prepare_dataset rule builds it."""
-    from extreme_sparsity import dataset, mnist
+    from extreme_sparsity import dataset, mnist, task
 
     files = mnist.ensure_files(mnist_root, download=False)
     path = tmp_path_factory.mktemp("dataset") / "paired.h5"
     n_validation = 6000 if mnist_root == SHARED_MNIST else 100
-    dataset.write(path, dataset.pair_mnist(files, seed=0, n_validation=n_validation), {"data_seed": 0})
+    dataset.write(path, dataset.pair_mnist(files, seed=0, n_validation=n_validation), {"data_seed": 0}, task=task.PARITY)
     return path
 
 

@@ -45,6 +45,11 @@ BAD = [
     ("performance.min_accuracy", 1.2, "performance.min_accuracy", "<= 1"),
     ("claims.confidence", 1.0, "claims.confidence", "< 1"),
     ("data.validation_images", 10, "data.validation_images", ">= 100"),
+    ("task.bits", 4, "task.bits", "1, 2, 3, digit"),
+    ("model.cell", "transformer", "model.cell", "rnn, leaky, lstm, gru"),
+    ("model.leak_rate", 0, "model.leak_rate", "> 0"),
+    ("time_course.metrics", ["weight_mask"], "time_course.metrics[0]", "bottleneck, correlation"),
+    ("variants.comparisons", {"cells": []}, "variants.comparisons.cells", "at least 1 item"),
 ]
 
 
@@ -56,7 +61,7 @@ def layered(base: dict, changes: dict) -> dict:
     return merged
 
 
-@pytest.mark.parametrize("name", ["quick.yaml", "table1.yaml", "equation3_long.yaml"])
+@pytest.mark.parametrize("name", ["quick.yaml", "table1.yaml", "equation3_long.yaml", "variants.yaml"])
 def test_every_shipped_config_is_valid_on_the_defaults(name):
     """README: each named config is layered on config/config.yaml (--configfile)."""
     assert config_errors(DEFAULTS, SCHEMA) == []
@@ -96,3 +101,12 @@ def test_snakemake_refuses_bad_config_before_any_job(tmp_path):
     output = result.stdout + result.stderr
     assert "config key sparsity.values[1]: 0 is less than or equal to the minimum of 0" in output
     assert not (project / "results").exists() and "Select jobs to execute" not in output
+
+
+def test_schema_offers_exactly_the_registered_cells_and_tasks():
+    """A cell or task added to its registry must be offered by the schema, and nothing else."""
+    from extreme_sparsity import cells, task
+
+    schema = yaml.safe_load(SCHEMA.read_text())["properties"]
+    assert schema["model"]["properties"]["cell"]["enum"] == list(cells.CELLS)
+    assert schema["task"]["properties"]["bits"]["enum"] == list(task.TASKS)

@@ -66,6 +66,7 @@ def test_paired_file_holds_consistent_pairs(paired_dataset_file, mnist_root):
     with h5py.File(paired_dataset_file) as handle:
         test = {name: handle["test"][name][()] for name in ("images", "digits", "source_indices", "target")}
         assert handle["test"].attrs["n_kept"] == len(test["target"])
+        assert handle.attrs["task_bits"] == "1"
     sources = test["source_indices"]
     assert np.array_equal(test["digits"], labels[sources])
     assert np.array_equal(test["images"][:, 1], images[sources[:, 1]])
@@ -113,3 +114,19 @@ def test_without_validation_the_training_pairs_are_those_of_the_whole_training_s
     images, labels = mnist.read_split(files, train=True)
     whole = dataset.pair_split(images, labels, (0, 0))
     assert np.array_equal(dataset.pair_mnist(files, seed=0, n_validation=0)["train"]["source_indices"], whole["source_indices"])
+
+
+def test_bits_2_dataset_obeys_its_rule_and_records_its_task(tmp_path):
+    files = mnist.ensure_files(write_tiny_mnist(tmp_path / "mnist", n_train=1100), download=False)
+    splits = dataset.pair_mnist(files, seed=0, n_validation=100, task=task.task_for(2))
+    dataset.write(tmp_path / "paired.h5", splits, {"data_seed": 0}, task=task.task_for(2))
+    parity_splits = dataset.pair_mnist(files, seed=0, n_validation=100)
+    with h5py.File(tmp_path / "paired.h5") as handle:
+        assert handle.attrs["task_bits"] == "2"
+        for split in dataset.SPLITS:
+            digits, target = handle[split]["digits"][()], handle[split]["target"][()]
+            first_is_target = (digits[:, 0] % 4 + digits[:, 1] % 4) % 4 < 2
+            assert np.array_equal(target, np.where(first_is_target, digits[:, 0], digits[:, 1]))
+            assert not task.is_excluded(digits[:, 0], digits[:, 1]).any()
+            # The exclusion is the same for every task, so are the pairs; only the targets differ.
+            assert np.array_equal(handle[split]["source_indices"][()], parity_splits[split]["source_indices"])

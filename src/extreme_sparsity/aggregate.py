@@ -128,6 +128,26 @@ def summary_table(metrics: pd.DataFrame, exclude_poor_models: bool = False) -> p
     return summary.reset_index()
 
 
+def time_course_table(raw: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
+    """Per (architecture, p, seed, metric, step t, sub-network n): M(n, n), M(n, 1 - n) and M_spec(n)
+    at step t, averaged over the metric's trials, with ``performs_well`` of the model."""
+    table = own_and_other(raw, KEYS + ["metric", "t", "trial"])
+    values = ["M_own", "M_other", "specialization"]
+    table = table.groupby(KEYS + ["metric", "quantity", "t", "sub_network"], as_index=False)[values].mean()
+    table = table.merge(training[KEYS + ["performs_well"]], on=KEYS, how="left")
+    return table.sort_values(KEYS + ["metric", "t", "sub_network"]).reset_index(drop=True)
+
+
+def time_course_summary(table: pd.DataFrame, exclude_poor_models: bool = False) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of :func:`time_course_table`, per metric, p, t and n."""
+    counted = table[table["performs_well"].astype(bool)] if exclude_poor_models else table
+    grouped = counted.groupby(["architecture", "metric", "quantity", "p", "t", "sub_network"])
+    summary = grouped[["M_own", "M_other", "specialization"]].agg(["mean", "std"])
+    summary.columns = [f"{name}_{statistic}" for name, statistic in summary.columns]
+    summary["n_seeds"] = grouped["seed"].nunique()
+    return summary.reset_index()
+
+
 def modularity_row(architecture: str, p: float, seed: int, adjacency: np.ndarray, groups: np.ndarray) -> dict:
     """Q of one trained model from its adjacency (equation 9) beside the analytic value (equation 5)."""
     return {

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import dataset, mnist
+from . import dataset, mnist, task
 from .checkpoint import save_model
 from .deep_r import DeepR
 from .metrics import bottleneck, correlation, weight_mask
@@ -155,7 +155,7 @@ def peak_memory_of_training(dataset_path: Path, threads: int) -> float:
 
 def build_dataset(mnist_root: Path, path: Path) -> None:
     files = mnist.ensure_files(mnist_root, download=False)
-    dataset.write(path, dataset.pair_mnist(files, seed=0, n_validation=6000), {"data_seed": 0})
+    dataset.write(path, dataset.pair_mnist(files, seed=0, n_validation=6000), {"data_seed": 0}, task=task.PARITY)
 
 
 def main(argv: list[str] | None = None) -> None:

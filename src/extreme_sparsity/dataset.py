@@ -9,18 +9,21 @@ import h5py
 import numpy as np
 import torch
 
-from . import mnist, task
+from . import mnist
 from .atomic import atomic_path
+from .task import PARITY, BandwidthTask, draw_pairs
 
 SPLITS = ("train", "validation", "test")
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the attribute task_bits
 
 
-def pair_split(images: np.ndarray, labels: np.ndarray, seed, indices: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Arrays of one split of the double-digit task, pairs drawn by :func:`task.draw_pairs` among
+def pair_split(
+    images: np.ndarray, labels: np.ndarray, seed, indices: np.ndarray | None = None, task: BandwidthTask = PARITY
+) -> dict[str, np.ndarray]:
+    """Arrays of one split of the double-digit ``task``, pairs drawn by :func:`.task.draw_pairs` among
     the MNIST samples ``indices`` (all when None); ``source_indices`` are MNIST indices."""
     indices = np.arange(len(labels)) if indices is None else np.asarray(indices)
-    first, partner = task.draw_pairs(labels[indices], seed)
+    first, partner = draw_pairs(labels[indices], seed, task)
     sources = indices[np.stack([first, partner], axis=1)]
     digits = labels[sources]
     return {
@@ -42,26 +45,32 @@ def validation_images(n_images: int, n_validation: int, seed: int) -> tuple[np.n
     return np.sort(order[n_validation:]), np.sort(order[:n_validation])
 
 
-def pair_mnist(files: dict[str, Path], seed: int, n_validation: int = 0) -> dict[str, dict[str, np.ndarray]]:
-    """The three splits of the double-digit task from the four MNIST files.
+def pair_mnist(
+    files: dict[str, Path], seed: int, n_validation: int = 0, task: BandwidthTask = PARITY
+) -> dict[str, dict[str, np.ndarray]]:
+    """The three splits of the double-digit ``task`` from the four MNIST files.
 
     ``n_validation`` MNIST training images are held out for validation; the training, test and
     validation pairs are drawn with the seeds ``(seed, 0)``, ``(seed, 1)`` and ``(seed, 3)``.
     """
     images, labels = mnist.read_split(files, train=True)
     kept, held_out = validation_images(len(labels), n_validation, seed)
-    splits = {"train": pair_split(images, labels, (seed, 0), kept if n_validation else None)}
-    splits["validation"] = pair_split(images, labels, (seed, 3), held_out)
+    splits = {"train": pair_split(images, labels, (seed, 0), kept if n_validation else None, task=task)}
+    splits["validation"] = pair_split(images, labels, (seed, 3), held_out, task=task)
     images, labels = mnist.read_split(files, train=False)
-    splits["test"] = pair_split(images, labels, (seed, 1))
+    splits["test"] = pair_split(images, labels, (seed, 1), task=task)
     return splits
 
 
-def write(path: str | Path, splits: dict[str, dict[str, np.ndarray]], attributes: dict) -> None:
-    """Atomically write the splits and provenance attributes to one HDF5 file."""
+def write(path: str | Path, splits: dict[str, dict[str, np.ndarray]], attributes: dict, *, task: BandwidthTask) -> None:
+    """Atomically write the splits of ``task`` and provenance attributes to one HDF5 file.
+
+    ``task`` has no default: a file labelled with the wrong task would go unnoticed.
+    """
     with atomic_path(path) as temporary:
         with h5py.File(temporary, "w") as handle:
             handle.attrs["format_version"] = FORMAT_VERSION
+            handle.attrs["task_bits"] = task.name
             for key, value in attributes.items():
                 handle.attrs[key] = value
             for split, arrays in splits.items():

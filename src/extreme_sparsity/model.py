@@ -4,8 +4,10 @@ Sub-network n (n = 0, 1; m = 1 - n) runs equation (3) for T steps on the same in
 
     h_t(n) = tanh(W_ih(n) x(n) + b_ih(n) + W_hh(n) h_{t-1}(n) + b_hh(n) + W_sparse(m->n) h_{t-1}(m))
 
-then reads out r(n) = W_hr(n) h_T(n) + b_hr(n), or through a linear bottleneck b(n) in the
-bottleneck architecture (fig. 1b). The sub-network whose readout has the largest maximum decides.
+(``cell="rnn"``; other cells in :mod:`.cells`, where s(n) = W_sparse(m->n) h(m) enters the
+recurrent term as set by ``sparse_input``), then reads out r(n) = W_hr(n) h_T(n) + b_hr(n), or
+through a linear bottleneck b(n) in the bottleneck architecture (fig. 1b). The sub-network whose
+readout has the largest maximum decides.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from .cells import cell_class
 from .deep_r import SparseConnections
 from .seeding import derived_generators
 from .sparsity import n_connections
@@ -36,12 +40,17 @@ class ModelConfig:
     init_bound: float = 0.1
     decision: str = "max"
     sparse_input: str = "direct"
+    cell: str = "rnn"
+    leak_rate: float = 0.5  # alpha of the leaky cell
 
     def __post_init__(self):
         if self.decision not in DECISIONS:
             raise ValueError(f"decision must be one of {DECISIONS}, got {self.decision!r}")
         if self.sparse_input not in SPARSE_INPUTS:
             raise ValueError(f"sparse_input must be one of {SPARSE_INPUTS}, got {self.sparse_input!r}")
+        cell_class(self.cell)
+        if not 0 < self.leak_rate <= 1:
+            raise ValueError(f"leak_rate must lie in (0, 1], got {self.leak_rate!r}")
 
     @property
     def n_active(self) -> int:
@@ -56,17 +65,23 @@ def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -
 
 
 class GlobalModel(nn.Module):
-    """Both sub-networks stored stacked along a leading axis of size 2 (index = sub-network n)."""
+    """Both sub-networks stored stacked along a leading axis of size 2 (index = sub-network n).
+
+    The cell's G gates are stacked in the second axis of w_ih (2, G N, inputs), b_ih, w_hh (2, G N, N)
+    and b_hh, gate-major as in torch.nn's recurrent cells.
+    """
 
     def __init__(self, config: ModelConfig, generator: torch.Generator):
         super().__init__()
         self.config = config
+        self.cell = cell_class(config.cell)(config)
         n, i, c, b = config.n_hidden, config.n_inputs, config.n_classes, config.bottleneck
+        gated = self.cell.n_gates * n
         bound = config.init_bound
-        self.w_ih = _uniform((2, n, i), bound, generator)
-        self.b_ih = _uniform((2, n), bound, generator)
-        self.w_hh = _uniform((2, n, n), bound, generator)
-        self.b_hh = _uniform((2, n), bound, generator)
+        self.w_ih = _uniform((2, gated, i), bound, generator)
+        self.b_ih = _uniform((2, gated), bound, generator)
+        self.w_hh = _uniform((2, gated, n), bound, generator)
+        self.b_hh = _uniform((2, gated), bound, generator)
         self.sparse = SparseConnections(n, config.n_active, bound, generator)
         if b:
             self.w_hb = _uniform((2, b, n), bound, generator)
@@ -78,37 +93,49 @@ class GlobalModel(nn.Module):
             self.b_hr = _uniform((2, c), bound, generator)
 
     def recurrent_matrix(self) -> torch.Tensor:
-        """The (2N x 2N) matrix acting on [h(0), h(1)]: W_hh on the diagonal blocks, W_sparse off it.
+        """The (2GN x 2N) matrix acting on [h(0), h(1)]: W_hh on the diagonal blocks, the path of
+        s(n) = W_sparse(m->n) h(m) off it.
 
-        Both sub-networks then advance with a single matrix product per time step.
+        ``through_recurrent`` (the authors' code): s(n) is added to h(n) before W_hh(n), in every
+        gate. ``direct``: s(n) is added to the candidate gate's recurrent term only. Both
+        sub-networks then advance with a single matrix product per time step.
         """
         w_hh, w_sparse = self.w_hh, self.sparse.weight()  # w_sparse[n] = W_sparse(m->n)
         if self.config.sparse_input == "through_recurrent":
-            # Authors' code variant: the other sub-network's input is added to h before W_hh.
-            w_sparse = torch.bmm(w_hh, w_sparse)
-        top = torch.cat([w_hh[0], w_sparse[0]], dim=1)
-        bottom = torch.cat([w_sparse[1], w_hh[1]], dim=1)
+            crossing = torch.bmm(w_hh, w_sparse)
+        else:
+            n, gates, candidate = self.config.n_hidden, self.cell.n_gates, self.cell.candidate_gate
+            crossing = F.pad(w_sparse, (0, 0, candidate * n, (gates - 1 - candidate) * n))
+        top = torch.cat([w_hh[0], crossing[0]], dim=1)
+        bottom = torch.cat([crossing[1], w_hh[1]], dim=1)
         return torch.cat([top, bottom], dim=0)
 
-    def hidden_states(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Final hidden states h_T, shape (batch, 2, N), for inputs of shape (batch, 2, n_inputs).
+    def hidden_states(self, inputs: torch.Tensor, every_step: bool = False) -> torch.Tensor:
+        """Final hidden states h_T, shape (batch, 2, N), for inputs of shape (batch, 2, n_inputs);
+        with ``every_step`` the hidden states of every step t = 1..T, shape (T, batch, 2, N).
 
         Inputs whose memory is laid out sub-network first (a transposed view of a (2, batch,
         n_inputs) tensor, as the training loop gathers them) need no copy.
         """
-        batch, n = inputs.shape[0], self.config.n_hidden
-        # The input is the same at every step: project it once (W_ih x + b_ih + b_hh).
-        # Computed as W_ih x^T (2, N, batch): the gradient of W_ih then comes out in W_ih's own
-        # layout, with no transposed copy (5 % of a training step).
-        bias = (self.b_ih + self.b_hh).unsqueeze(2)
-        drive = torch.baddbmm(bias, self.w_ih, inputs.transpose(0, 1).transpose(1, 2))
-        drive = drive.permute(2, 0, 1).reshape(batch, 2 * n)
-        hidden = torch.tanh(drive)  # t = 1, from h_0 = 0
+        batch, n, cell = inputs.shape[0], self.config.n_hidden, self.cell
+        # The input is the same at every step: project it once (W_ih x + b_ih, and b_hh too unless
+        # the cell needs it apart). Computed as W_ih x^T (2, GN, batch): the gradient of W_ih then
+        # comes out in W_ih's own layout, with no transposed copy (5 % of a training step).
+        bias = self.b_ih + self.b_hh if cell.folds_recurrent_bias else self.b_ih
+        drive = torch.baddbmm(bias.unsqueeze(2), self.w_ih, inputs.transpose(0, 1).transpose(1, 2))
+        drive = drive.permute(2, 0, 1).reshape(batch, -1)
+        recurrent_bias = self.b_hh.reshape(-1)
+        state = cell.start(drive, recurrent_bias)  # t = 1, from h_0 = 0
+        steps = [cell.hidden(state)]
         if self.config.n_steps > 1:
             recurrent_t = self.recurrent_matrix().t()
             for _ in range(self.config.n_steps - 1):
-                hidden = torch.tanh(torch.addmm(drive, hidden, recurrent_t))
-        return hidden.view(batch, 2, n)
+                state = cell.step(state, drive, recurrent_t, recurrent_bias)
+                if every_step:
+                    steps.append(cell.hidden(state))
+        if every_step:
+            return torch.stack(steps).view(len(steps), batch, 2, n)
+        return cell.hidden(state).view(batch, 2, n)
 
     def bottleneck_states(self, hidden: torch.Tensor) -> torch.Tensor:
         """Bottleneck layer b(n) = W_hb(n) h_T(n) + b_hb(n), shape (batch, 2, bottleneck)."""

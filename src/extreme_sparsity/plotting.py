@@ -55,11 +55,17 @@ def mean_band(
         ax.scatter(poor[x], poor[y], facecolors="none", edgecolors=colour, s=14, alpha=0.9, lw=0.8)
 
 
+def variant_colours(variants: list[str]) -> dict[str, str]:
+    """A distinct colour per variant, in order (matplotlib's tab10 cycle)."""
+    palette = plt.get_cmap("tab10").colors
+    return {variant: matplotlib.colors.to_hex(palette[index % len(palette)]) for index, variant in enumerate(variants)}
+
+
 def poor_model_note(frame: pd.DataFrame, exclude_poor_models: bool) -> str:
     """A line for a figure: how many models do not perform well, and whether the means count them."""
     if "performs_well" not in frame:
         return ""
-    models = frame.drop_duplicates(["architecture", "p", "seed"])
+    models = frame.drop_duplicates([key for key in ("variant", "architecture", "p", "seed") if key in frame])
     poor = int((~models["performs_well"].astype(bool)).sum())
     if not poor:
         return f"all {len(models)} models perform well"

@@ -38,6 +38,8 @@ def model_config(config: dict, architecture: str, sparsity: float) -> ModelConfi
         init_bound=model["init_bound"],
         decision=model["decision"],
         sparse_input=model["sparse_input"],
+        cell=model.get("cell", "rnn"),
+        leak_rate=model.get("leak_rate", 0.5),
     )
 
 

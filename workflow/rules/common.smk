@@ -144,3 +144,53 @@ def sensitivity_budget_tables():
         for p in settings.sparsities(config)
         for seed in sensitivity_seeds()
     ]
+
+
+# Specialization over time (not part of the default study).
+TIME_COURSE_ARCHITECTURES = {"correlation": "plain", "bottleneck": "bottleneck"}
+
+
+def time_course_tables():
+    return [
+        f"results/metrics/time_course/{metric}/p={p}/seed={seed}.csv"
+        for metric in config["time_course"]["metrics"]
+        if TIME_COURSE_ARCHITECTURES[metric] in config["architectures"]
+        for p in settings.sparsities(config)
+        for seed in settings.seeds(config)
+    ]
+
+
+def time_course_outputs():
+    """The time-course figure and tables when config["time_course"] is enabled, else nothing."""
+    if not config["time_course"]["enabled"]:
+        return []
+    return [
+        "results/figures/time_course.png",
+        "results/aggregate/time_course_summary.csv",
+    ]
+
+
+# Named variants (workflow/rules/variants.smk).
+def inherit_profile_settings(variant, study_rules):
+    """Give each rule of the variant ({variant}_<name>) the threads and resources that the
+    profiles (profiles/default, slurm/) set for <name>, since snakemake matches profile entries by
+    exact rule name only."""
+    settings = workflow.resource_settings
+    for table in (
+        settings._parsed_overwrite_threads,
+        settings._parsed_overwrite_resources,
+    ):
+        for name in study_rules:
+            if name in table:
+                table[f"{variant}_{name}"] = table[name]
+
+
+def variant_result(variant, path):
+    return f"results/variants/{variant}/{path}"
+
+
+def results_of_variants(path):
+    """Input function: ``path`` (under a variant's results/) of every variant of the comparison."""
+    return lambda wildcards: [
+        variant_result(variant, path) for variant in COMPARISONS[wildcards.comparison]
+    ]

@@ -13,5 +13,6 @@ rule prepare_dataset:
     params:
         seed=config_section("data", "seed"),
         validation_images=config_section("data", "validation_images"),
+        task=config_section("task"),
     script:
         "../scripts/prepare_dataset.py"

@@ -16,7 +16,6 @@ rule train_model:
     resources:
         gpu=1 if config["device"] == "cuda" else 0,
     params:
-        resume="results/models/{architecture}/p={p}/seed={seed}/resume.pt",
         data=config_section("data"),
         model=config_section("model"),
         training=config_section("training"),

@@ -16,7 +16,9 @@ with jobs.job(snakemake.log[0], snakemake.threads) as log:
     training_config = settings.training_config(config, w.architecture, float(w.p), int(w.seed))
     log(f"{w.architecture} p={w.p} seed={w.seed}: K={model_config.n_active} connections per direction, {training_config}")
     splits = dataset.load_splits(snakemake.input.dataset, params.data["mean"], params.data["std"], *dataset.SPLITS)
-    result = training.train(model_config, training_config, *splits, params.resume, log=log, device=params.device)
+    # Beside the checkpoint, so that a variant's resume file lives in its own results folder.
+    resume = Path(snakemake.output.model).with_name("resume.pt")
+    result = training.train(model_config, training_config, *splits, resume, log=log, device=params.device)
 
     history = pd.DataFrame([asdict(record) for record in result.history])
     history.insert(0, "architecture", w.architecture)
@@ -40,4 +42,4 @@ with jobs.job(snakemake.log[0], snakemake.threads) as log:
     with atomic_path(snakemake.output.history) as temporary:
         history.to_csv(temporary, index=False)
     checkpoint.save_model(snakemake.output.model, result.model, metadata)
-    Path(params.resume).unlink(missing_ok=True)
+    resume.unlink(missing_ok=True)

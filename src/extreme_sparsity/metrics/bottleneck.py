@@ -104,6 +104,36 @@ def bottleneck_metric(
     ]
 
 
+def bottleneck_time_course(
+    model: GlobalModel, train: PairedDigits, test: PairedDigits, settings: BottleneckSettings, seed: int
+) -> list[list[np.ndarray]]:
+    """For every step t = 1..T, M[n, k] of each trial with the readouts retrained on the bottleneck
+    of h_t, b_t(n) = W_hb(n) h_t(n) + b_hb(n); at t = T the values of :func:`bottleneck_metric`."""
+    train_states, test_states = bottleneck_states_every_step(model, train), bottleneck_states_every_step(model, test)
+    return [
+        [
+            retrain_readouts(
+                train_step, train.digits, test_step, test.digits, settings,
+                torch.Generator().manual_seed(trial_seed(seed, trial)), n_classes=model.config.n_classes,
+            )
+            for trial in range(settings.trials)
+        ]
+        for train_step, test_step in zip(train_states, test_states)
+    ]
+
+
+@torch.no_grad()
+def bottleneck_states_every_step(model: GlobalModel, data: PairedDigits, batch_size: int = 4096) -> torch.Tensor:
+    """Bottleneck states b_t(n) of every sample at every step, shape (T, S, 2, bottleneck)."""
+    if not model.config.bottleneck:
+        raise ValueError("the bottleneck metric needs a model of the bottleneck architecture")
+    parts = []
+    for start in range(0, len(data), batch_size):
+        states = model.hidden_states(data.inputs[start : start + batch_size], every_step=True)
+        parts.append(torch.stack([model.bottleneck_states(step) for step in states]))
+    return torch.cat(parts, dim=1)
+
+
 def budget_rows(
     model: GlobalModel, train: PairedDigits, test: PairedDigits, settings: BottleneckSettings,
     budgets: list[int], seed: int,

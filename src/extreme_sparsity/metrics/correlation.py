@@ -80,13 +80,40 @@ def correlation_metric(
 ) -> tuple[np.ndarray, np.ndarray]:
     """M[n, k] of equation (7), and the CKA distance [n, k] of the variant; ``seed`` draws the
     subset and the CKA partners."""
+    test, generator = _sampled(test, settings, seed)
+    return correlation_of_states(final_hidden_states(model, test), test.digits, generator)
+
+
+def correlation_time_course(
+    model: GlobalModel, test: PairedDigits, settings: CorrelationSettings, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(M[n, k], CKA distance [n, k]) on the states h_t of every step t = 1..T; at t = T the
+    values of :func:`correlation_metric` (the same subset and partners at every step)."""
+    sampled, _ = _sampled(test, settings, seed)
+    with torch.no_grad():
+        parts = [
+            model.hidden_states(sampled.inputs[start : start + 4096], every_step=True)
+            for start in range(0, len(sampled), 4096)
+        ]
+    states = torch.cat(parts, dim=1).double()  # (T, S, 2, N)
+    return [correlation_of_states(step, sampled.digits, _sampled(test, settings, seed)[1]) for step in states]
+
+
+def _sampled(test: PairedDigits, settings: CorrelationSettings, seed: int) -> tuple[PairedDigits, torch.Generator]:
+    """The samples the metric uses, and the generator, after drawing them, that draws the partners."""
     generator = torch.Generator().manual_seed(seed)
     if settings.max_samples is not None and settings.max_samples < len(test):
         test = test.subset(torch.randperm(len(test), generator=generator)[: settings.max_samples])
-    states = final_hidden_states(model, test)
+    return test, generator
+
+
+def correlation_of_states(
+    states: torch.Tensor, digits: torch.Tensor, generator: torch.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """M[n, k] and the CKA distance [n, k] of states (S, 2, N) of samples with ``digits`` (S, 2)."""
     correlation, cka_distance = np.zeros((2, 2)), np.zeros((2, 2))
     for digit in range(2):
-        groups = test.digits[:, digit]
+        groups = digits[:, digit]
         partner = partners_in_group(groups, generator)
         for n in range(2):
             correlation[n, digit] = mean_pair_correlation(states[:, n], groups)

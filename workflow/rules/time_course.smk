@@ -1,0 +1,79 @@
+# Specialization over time (config["time_course"], off by default): the correlation and bottleneck
+# metrics on the states h_t of every step t = 1..T, in their own tables and one figure.
+
+
+rule time_course_metric:
+    """One metric of one model on the states of every step t (the bottleneck readouts retrained on
+    each b_t)."""
+    input:
+        model=lambda wildcards: trained_model(
+            TIME_COURSE_ARCHITECTURES[wildcards.metric], wildcards.p, wildcards.seed
+        ),
+        dataset=rules.prepare_dataset.output[0],
+        code=code_of("time_course_metric.py"),
+    output:
+        "results/metrics/time_course/{metric}/p={p}/seed={seed}.csv",
+    log:
+        "results/logs/time_course_metric/{metric}/p={p}/seed={seed}.log",
+    benchmark:
+        "results/benchmarks/time_course_metric/{metric}/p={p}/seed={seed}.tsv"
+    wildcard_constraints:
+        metric="|".join(TIME_COURSE_ARCHITECTURES),
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    params:
+        settings=lambda wildcards: config_section(f"{wildcards.metric}_metric"),
+        data=config_section("data"),
+    script:
+        "../scripts/time_course_metric.py"
+
+
+rule aggregate_time_course:
+    """Every model's M_spec(n) at every step t, and its mean ± sd over seeds."""
+    input:
+        tables=time_course_tables(),
+        training=rules.summarize_training.output.kept,
+        code=code_of("aggregate_time_course.py"),
+    output:
+        table="results/aggregate/time_course.csv",
+        summary=report(
+            "results/aggregate/time_course_summary.csv",
+            caption="../report/time_course_summary.rst",
+            category="Tables",
+        ),
+    log:
+        "results/logs/aggregate_time_course.log",
+    benchmark:
+        "results/benchmarks/aggregate_time_course.tsv"
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        exclude_poor_models=config_section("performance", "exclude_poor_models"),
+    script:
+        "../scripts/aggregate_time_course.py"
+
+
+rule plot_time_course:
+    """M_spec(n) against the step t, one line per p, for each time-resolved metric."""
+    input:
+        table=rules.aggregate_time_course.output.table,
+        code=code_of("plot_time_course.py"),
+    output:
+        png=report(
+            "results/figures/time_course.png",
+            caption="../report/time_course.rst",
+            category="Figures",
+        ),
+        pdf="results/figures/time_course.pdf",
+    log:
+        "results/logs/plot_time_course.log",
+    benchmark:
+        "results/benchmarks/plot_time_course.tsv"
+    conda:
+        "../../envs/plot.yaml"
+    params:
+        style=config_section("figures", "time_course"),
+        exclude_poor_models=config_section("performance", "exclude_poor_models"),
+    script:
+        "../scripts/plot_time_course.py"
