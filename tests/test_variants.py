@@ -121,7 +121,8 @@ variants:
 
 def test_default_target_plans_only_the_paper_study_and_variants_target_every_variant(tmp_path, mnist_root):
     """README, "Beyond the paper": `snakemake` runs the paper study only; `snakemake variants` every
-    variant, each under results/variants/<name>/, with the resources the profile gives its rule."""
+    variant, each under results/variants/<name>/, with the resources and SLURM group the profiles
+    give the study's rule of the same name."""
     project = copy_project(tmp_path)
     (project / "v.yaml").write_text(VARIANTS_YAML)
     config = ("--configfile", "config/quick.yaml", "v.yaml", "--config", f"mnist_root={mnist_root}")
@@ -137,6 +138,9 @@ def test_default_target_plans_only_the_paper_study_and_variants_target_every_var
     assert "results/comparisons/all/specialization.png" in output
     train_jobs = output.split("rule lstm_train_model:")[1].split("\n\n")[0]
     assert "mem_mb=2000" in train_jobs and "runtime=15" in train_jobs  # from the profile, by rule name
+    metrics_group = output.split("Group job metrics")[1].split("Group job")[0]
+    for rule in ("lstm_bottleneck_metric", "lstm_weight_mask_metric", "paper_correlation_metric"):
+        assert f"rule {rule}:" in metrics_group  # slurm/'s groups, by rule name
 
 
 def test_bad_key_in_a_variant_is_refused_with_the_variant_name(tmp_path):

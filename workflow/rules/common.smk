@@ -185,6 +185,21 @@ def inherit_profile_settings(variant, study_rules):
                 table[f"{variant}_{name}"] = table[name]
 
 
+def inherit_profile_groups(variant, study_rules):
+    """Put each of the variant's rules in the job group that the SLURM profile's `groups` give the
+    study's rule of the same name. Snakemake matches groups by exact rule name too, and reads them
+    only after the workflow is parsed, hence a group looked up when the jobs are made.
+    """
+    for name in study_rules:
+        if not workflow.is_rule(f"{variant}_{name}"):
+            continue  # `all` is the Snakefile's, not the study's
+        workflow.get_rule(f"{variant}_{name}").group = (
+            lambda wildcards, name=name: workflow.group_settings.overwrite_groups.get(
+                name
+            )
+        )
+
+
 def variant_result(variant, path):
     return f"results/variants/{variant}/{path}"
 

@@ -33,6 +33,8 @@ for variant_name, variant_config in VARIANT_CONFIGS.items():
 
     use rule * from variant_name as variant_rules
 
+    inherit_profile_groups(variant_name, STUDY_RULES)
+
 
 rule compare_variants:
     """The variants of one comparison in three tables: every model's metrics, every model's
