@@ -6,6 +6,7 @@ A killed job therefore never leaves a file that looks complete.
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import tempfile
 from pathlib import Path
@@ -38,3 +39,14 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_csv_rows(path: str | Path, rows: list[dict]) -> None:
+    """Atomically write dict rows as CSV, columns in order of first appearance, None as an empty
+    field: what pandas' ``DataFrame(rows).to_csv(index=False)`` writes, without importing pandas
+    in every job (a third of a second)."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)

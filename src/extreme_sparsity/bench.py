@@ -1,22 +1,18 @@
-"""Benchmark: prints one line per figure of merit, measured in this process on real MNIST.
+"""Benchmark: prints one line per figure of merit, measured in this process on real MNIST, and the
+cost model of the study (its compute floor and predicted wall time on this machine).
 
-    python -m extreme_sparsity.bench --mnist-root data [--threads 1]
+    python -m extreme_sparsity.bench --mnist-root data [--threads 1] [--results results]
 
-Useful FLOPs of one training sample (multiply-add = 2 FLOPs; N units, I inputs, T steps, C
-classes, bottleneck size b; W_sparse counted as the dense N x N matrices of equation 3):
-
-    F_in  = 2 * 2 I N               input projection, computed once per sample (both sub-networks)
-    F_rec = 2 * (T - 1) * (2N)^2    recurrence, steps 2..T (h_0 = 0)
-    F_out = 2 * 2 N C, or 2 * 2 (N b + b C) with the bottleneck
-    total = 2 F_in + 3 F_rec + 3 F_out
-
-The backward pass costs twice the forward for every product except the input projection, whose
-input needs no gradient (once). Element-wise work (tanh, loss, optimisers) is not counted.
+Useful FLOPs are counted as :mod:`.cost_model` says; rates are compared with a 2048 x 2048 fp32
+matrix product measured in the same process right before (the peak).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -28,23 +24,16 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+import yaml
 
-from . import dataset, mnist, task
+from . import cost_model, dataset, mnist, settings, task
 from .checkpoint import save_model
+from .cost_model import training_flops_per_sample
 from .deep_r import DeepR
 from .metrics import bottleneck, correlation, weight_mask
 from .model import ModelConfig, build_model, decide
-from .sparsity import n_connections
-
-
-def training_flops_per_sample(config: ModelConfig, dense_sparse: bool = True) -> float:
-    """Useful FLOPs of one sample's forward and backward pass (module docstring)."""
-    n, i, c, b, t = config.n_hidden, config.n_inputs, config.n_classes, config.bottleneck, config.n_steps
-    recurrent_weights = 4 * n * n if dense_sparse else 2 * n * n + 2 * n_connections(config.sparsity, n)
-    f_in = 2 * 2 * i * n
-    f_rec = 2 * (t - 1) * recurrent_weights
-    f_out = 2 * 2 * (n * b + b * c) if b else 2 * 2 * n * c
-    return 2 * f_in + 3 * f_rec + 3 * f_out
+from .seeding import trial_seed
+from .training import evaluate
 
 
 def peak_matmul_rate(size: int = 2048, repeats: int = 10) -> float:
@@ -75,7 +64,7 @@ def training_throughput(
     deep_r = DeepR(model.sparse, 0.03, (0.9, 0.95), 1e-5, 1e-4, 1e-10, torch.Generator().manual_seed(0))
     by_subnetwork = train.inputs.transpose(0, 1)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
-    flops = training_flops_per_sample(config)
+    flops = training_flops_per_sample(config, batch_size=batch_size)
     warmup = 10
 
     def step(number: int) -> None:
@@ -107,22 +96,27 @@ def timed(function, *args) -> tuple[object, float]:
     return result, time.perf_counter() - start
 
 
-FIXED_COST_JOB = textwrap.dedent(
+# What a training job does before its first step: the imports of snakemake's script preamble and
+# of workflow/scripts/train_model.py, the data set and (for a metric job) a checkpoint.
+JOB_START = textwrap.dedent(
     """
     import sys, time
     start = time.perf_counter()
     import torch
-    from extreme_sparsity import dataset, jobs
-    from extreme_sparsity.checkpoint import load_model
-    from extreme_sparsity.metrics import correlation
+    from snakemake.logging import logger
+    from snakemake.iocontainers import Snakemake
+    from extreme_sparsity import checkpoint, dataset, jobs, settings, training
+    from extreme_sparsity.atomic import write_csv_rows
+    from extreme_sparsity.versions import software_versions
     imported = time.perf_counter()
-    train, test = dataset.load_splits(sys.argv[1], 0.1307, 0.3081)
+    splits = dataset.load_splits(sys.argv[1], 0.1307, 0.3081, *dataset.SPLITS)
     loaded = time.perf_counter()
-    load_model(sys.argv[2])
+    checkpoint.load_model(sys.argv[2])
     done = time.perf_counter()
     print(imported - start, loaded - imported, done - loaded)
     """
 )
+BARE_TORCH = "import torch"
 
 PEAK_MEMORY_JOB = textwrap.dedent(
     """
@@ -137,14 +131,31 @@ PEAK_MEMORY_JOB = textwrap.dedent(
 )
 
 
-def fixed_cost(dataset_path: Path, checkpoint_path: Path) -> tuple[float, list[float]]:
-    """Wall time of a fresh interpreter that imports a job's modules and loads data and checkpoint."""
+def _interpreters(code: str, arguments: list[str], together: int) -> tuple[float, list[str]]:
+    """Wall time until ``together`` fresh interpreters started at once have all run ``code``."""
     start = time.perf_counter()
-    output = subprocess.run(
-        [sys.executable, "-c", FIXED_COST_JOB, str(dataset_path), str(checkpoint_path)],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    return time.perf_counter() - start, [float(value) for value in output.split()]
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, *arguments], stdout=subprocess.PIPE, text=True)
+        for _ in range(together)
+    ]
+    outputs = [process.communicate()[0] for process in processes]
+    if any(process.returncode for process in processes):
+        raise RuntimeError(f"a start-up probe failed: {code!r}")
+    return time.perf_counter() - start, outputs
+
+
+def job_start_up(dataset_path: Path, checkpoint_path: Path, together: int = 1, repeats: int = 5) -> dict:
+    """Median wall time of a job's start (:data:`JOB_START`) and of a bare ``import torch``, measured
+    alternately so that both see the same machine; with ``together``, that many start at once."""
+    jobs, bare, parts = [], [], []
+    for _ in range(repeats):
+        seconds, outputs = _interpreters(JOB_START, [str(dataset_path), str(checkpoint_path)], together)
+        jobs.append(seconds)
+        parts.append([float(value) for value in outputs[0].split()])
+        bare.append(_interpreters(BARE_TORCH, [], together)[0])
+    job, torch_only = statistics.median(jobs), statistics.median(bare)
+    imports, data, checkpoint = (statistics.median(part[i] for part in parts) for i in range(3))
+    return {"job": job, "bare": torch_only, "imports": imports, "dataset": data, "checkpoint": checkpoint}
 
 
 def peak_memory_of_training(dataset_path: Path, threads: int) -> float:
@@ -153,76 +164,200 @@ def peak_memory_of_training(dataset_path: Path, threads: int) -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 
 
-def build_dataset(mnist_root: Path, path: Path) -> None:
+def build_dataset(mnist_root: Path, path: Path, mean: float = dataset.MNIST_MEAN, std: float = dataset.MNIST_STD) -> None:
     files = mnist.ensure_files(mnist_root, download=False)
-    dataset.write(path, dataset.pair_mnist(files, seed=0, n_validation=6000), {"data_seed": 0}, task=task.PARITY)
+    splits = dataset.pair_mnist(files, seed=0, n_validation=6000)
+    dataset.write(path, splits, {"data_seed": 0}, task=task.PARITY, mean=mean, std=std)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (what every speed figure must be quoted with)."""
+    with open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def side_by_side_worker(data_path: str, sparse_input: str) -> None:
+    """One of two processes measuring training beside the other (``--side-by-side-worker``)."""
+    torch.set_num_threads(1)
+    (train,) = dataset.load_splits(data_path, 0.1307, 0.3081, "train")
+    rate, fraction = training_throughput(ModelConfig(sparsity=0.01, sparse_input=sparse_input), train, 256)
+    print(json.dumps({"rate": rate, "fraction": fraction}))
+
+
+def side_by_side(data_path: Path, sparse_input: str) -> list[dict]:
+    """Training rate and fraction of the peak of two processes on two cores at once, each peak
+    measured beside the other process's work."""
+    command = [sys.executable, "-m", "extreme_sparsity.bench", "--side-by-side-worker", str(data_path), sparse_input]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    return [json.loads(process.communicate()[0]) for process in processes]
+
+
+def mean_epochs(results: Path, config: dict) -> tuple[dict[str, float], str]:
+    """Epochs trained per model by architecture: from a finished run's training table when there is
+    one, else the config's minimum epochs (a lower bound under validation_target)."""
+    table = results / "aggregate" / "training.csv"
+    if table.is_file():
+        import csv
+
+        with open(table, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        epochs = {
+            architecture: statistics.mean(float(row["epochs_trained"]) for row in rows if row["architecture"] == architecture)
+            for architecture in config["architectures"]
+        }
+        return epochs, f"mean epochs trained in {table}"
+    return {a: float(config["training"]["epochs"][a]) for a in config["architectures"]}, "the config's minimum epochs (no finished run found)"
+
+
+def scaled_seconds(function, fraction: int, *splits: dataset.PairedDigits) -> float:
+    """Seconds of ``function`` on the first 1/``fraction`` of each split, times ``fraction``."""
+    parts = [split.subset(slice(0, len(split) // fraction)) for split in splits]
+    return timed(function, *parts)[1] * fraction
 
 
 def main(argv: list[str] | None = None) -> None:
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--side-by-side-worker":
+        return side_by_side_worker(*sys.argv[2:4])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist-root", type=Path, default=Path("data"), help="folder holding MNIST/raw/")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the workflow's jobs use 1)")
+    parser.add_argument("--config", type=Path, default=Path("config/config.yaml"), help="the study whose cost is modelled")
+    parser.add_argument("--results", type=Path, default=Path("results"), help="a finished run's results (epochs trained)")
+    parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores of the machine the study runs on")
     args = parser.parse_args(argv)
+    if not args.config.is_file():
+        parser.error(f"{args.config} not found: run from the repository root, or pass --config")
+    config = yaml.safe_load(args.config.read_text())
     torch.set_num_threads(args.threads)
     say = lambda text: print(text, flush=True)  # noqa: E731
+    say(f"CPU: {cpu_model()}, {os.cpu_count()} cores; torch {torch.__version__}, {args.threads} thread(s)")
 
     with tempfile.TemporaryDirectory() as scratch:
         data_path = Path(scratch) / "paired.h5"
         build_dataset(args.mnist_root, data_path)
-        train, test = dataset.load_splits(data_path, 0.1307, 0.3081)
+        train, validation, test = dataset.load_splits(data_path, 0.1307, 0.3081, *dataset.SPLITS)
+        sizes = cost_model.DataSizes(len(train), len(validation), len(test))
         peak = peak_matmul_rate()
         say(f"peak fp32 matmul (2048 x 2048, {args.threads} thread(s)): {peak / 1e9:.1f} GFLOP/s")
 
-        for name, bottleneck_size in (("plain", 0), ("bottleneck", 5)):
-            config = ModelConfig(sparsity=0.01, bottleneck=bottleneck_size)
-            rate, fraction = training_throughput(config, train, 256)
-            sparse_only = fraction * training_flops_per_sample(config, dense_sparse=False) / training_flops_per_sample(config)
+        default_plain = settings.model_config(config, "plain", 0.01)
+        rates = {}
+        for name, model_config in (
+            ("plain", default_plain),
+            ("bottleneck", settings.model_config(config, "bottleneck", 0.01)),
+            ("plain, sparse_input=direct", ModelConfig(sparsity=0.01, sparse_input="direct")),
+        ):
+            rate, fraction = training_throughput(model_config, train, 256)
+            rates[name] = rate
+            flops = training_flops_per_sample(model_config, batch_size=256)
+            sparse_only = fraction * training_flops_per_sample(model_config, dense_sparse=False, batch_size=256) / flops
             say(
                 f"training {name}, p=0.01, batch 256, Deep-R on: {rate:,.0f} samples/s "
-                f"({len(train) / rate:.2f} s per epoch of {len(train)}); useful {rate * training_flops_per_sample(config) / 1e9:.1f} "
+                f"({len(train) / rate:.2f} s per epoch of {len(train)}); useful {rate * flops / 1e9:.1f} "
                 f"GFLOP/s = {fraction:.1%} of the peak measured beside it ({sparse_only:.1%} counting only the active W_sparse)"
             )
+        if (os.cpu_count() or 1) >= 2:
+            for sparse_input in ("through_recurrent", "direct"):
+                pair = side_by_side(data_path, sparse_input)
+                say(
+                    f"two training processes side by side (plain, {sparse_input}, 1 thread each): "
+                    + ", ".join(f"{worker['rate']:,.0f} samples/s = {worker['fraction']:.1%}" for worker in pair)
+                    + " of the peak each measured beside the other"
+                )
 
-        model = build_model(ModelConfig(sparsity=0.01), seed=0)
-        settings = weight_mask.WeightMaskSettings(momentum=0.9, weight_decay=5e-4)
-        layout = weight_mask.mask_layout(model)
-        _, seconds = timed(weight_mask.train_scores, model, layout, train, 0, settings, torch.Generator().manual_seed(0))
-        say(f"weight-mask training: {len(train) / seconds:,.0f} samples/s ({seconds:.2f} s per mask epoch; a job trains 2 digits x 2 networks x trials of them)")
+        model = build_model(default_plain, seed=0)
+        _, evaluation_seconds = timed(lambda: (evaluate(model, validation), evaluate(model, test)))
+        say(f"evaluation after each epoch (validation and test pairs): {evaluation_seconds:.2f} s")
 
-        model_b = build_model(ModelConfig(sparsity=0.01, bottleneck=5), seed=0)
-        states, state_seconds = timed(lambda: (bottleneck.bottleneck_states(model_b, train), bottleneck.bottleneck_states(model_b, test)))
-        _, retrain_seconds = timed(
-            bottleneck.retrain_readouts, states[0], train.digits, states[1], test.digits,
-            bottleneck.BottleneckSettings(), torch.Generator().manual_seed(0),
-        )
+        mask_section = config["weight_mask_metric"]
+        mask_settings = weight_mask.WeightMaskSettings.from_config(mask_section, 0.01)
+        networks = mask_section["trials"] + (1 if mask_section["supermask_control"] else 0)
+        requests = [weight_mask.MaskRequest(model, mask_settings, trial_seed(0, trial)) for trial in range(networks)]
+        mask_job = scaled_seconds(lambda *s: weight_mask.train_masks_together(requests, *s), 8, train, test)
+        mask_flops = cost_model._mask_flops(cost_model.sample_flops(default_plain), sizes, networks, 2 * networks, mask_settings.epochs)
         say(
-            f"bottleneck retraining: {retrain_seconds / 4:.2f} s per (n, k) (5 epochs, the 4 trained together "
-            f"in {retrain_seconds:.2f} s) after {state_seconds:.2f} s computing the frozen states"
+            f"weight-mask job ({2 * networks} masks trained together, from 1/8 of the data): {mask_job:.1f} s; "
+            f"useful {mask_flops / mask_job / 1e9:.1f} GFLOP/s = {mask_flops / mask_job / peak:.1%} of the peak"
         )
-        _, seconds = timed(correlation.correlation_metric, model, test, correlation.CorrelationSettings(), 0)
-        say(f"correlation metric (all {len(test)} test samples, all pairs, and CKA): {seconds:.2f} s per model")
+        sweep_requests = [
+            weight_mask.MaskRequest(model, weight_mask.WeightMaskSettings.from_config(mask_section, q), trial_seed(0, 0))
+            for q in mask_section["q_grid"]
+        ]
+        sweep_job = scaled_seconds(lambda *s: weight_mask.train_masks_together(sweep_requests, *s), 8, train, test)
+        say(f"mask-sweep job ({2 * len(sweep_requests)} masks together, from 1/8 of the data): {sweep_job:.1f} s")
+
+        bottleneck_section = config["bottleneck_metric"]
+        model_b = build_model(settings.model_config(config, "bottleneck", 0.01), seed=0)
+        bottleneck_job = scaled_seconds(
+            lambda *s: bottleneck.bottleneck_metric(model_b, *s, bottleneck.BottleneckSettings(**bottleneck_section), 0),
+            8, train, test,
+        )
+        say(f"bottleneck-metric job ({bottleneck_section['trials']} trial(s) x 4 readouts together, from 1/8 of the data): {bottleneck_job:.1f} s")
+        _, correlation_job = timed(correlation.correlation_metric, model, test, correlation.CorrelationSettings(), 0)
+        say(f"correlation-metric job (all {len(test)} test pairs, all pairs, and CKA): {correlation_job:.2f} s")
 
         checkpoint_path = Path(scratch) / "model.pt"
         save_model(checkpoint_path, model, {})
-        wall, parts = fixed_cost(data_path, checkpoint_path)
+        start_up = job_start_up(data_path, checkpoint_path)
         say(
-            f"fixed cost per job: {wall:.2f} s (interpreter start {wall - sum(parts):.2f}, imports {parts[0]:.2f}, "
-            f"dataset {parts[1]:.2f}, checkpoint {parts[2]:.2f})"
+            f"job start-up: {start_up['job']:.2f} s against {start_up['bare']:.2f} s for a bare `python -c \"import torch\"` "
+            f"measured alternately = {start_up['job'] / start_up['bare']:.2f}x (imports {start_up['imports']:.2f}, "
+            f"dataset {start_up['dataset']:.3f}, checkpoint {start_up['checkpoint']:.3f})"
         )
+        if (os.cpu_count() or 1) >= 2:
+            pair = job_start_up(data_path, checkpoint_path, together=2, repeats=3)
+            say(
+                f"two jobs starting together: {pair['job']:.2f} s against {pair['bare']:.2f} s for two bare torch "
+                f"imports together = {pair['job'] / pair['bare']:.2f}x"
+            )
         say(f"peak memory of a training job (1 epoch, plain, p=0.01): {peak_memory_of_training(data_path, args.threads) / 2**30:.2f} GiB")
+
+        # The cost model of the configured study.
+        epochs, source = mean_epochs(args.results, config)
+        counts = cost_model.study_jobs(config)
+        parts = cost_model.study_flops(config, sizes, epochs)
+        total = sum(parts.values())
+        floor = cost_model.floor_seconds(total, args.cores, peak)
+        start = start_up["job"]
+        per_job = {
+            "train_model": start + statistics.mean(  # the architectures have as many jobs each
+                epochs[a] * (len(train) / rates[a] + evaluation_seconds) for a in config["architectures"]
+            ),
+            "weight_mask_metric": start + mask_job,
+            "bottleneck_metric": start + bottleneck_job,
+            "correlation_metric": start + correlation_job,
+            "mask_sweep": start + sweep_job,
+            "time_course_metric": start + bottleneck_job * config["model"]["n_steps"],
+            "other": start,
+        }
+        predicted = cost_model.predicted_seconds(per_job, counts, args.cores)
+        say(
+            f"floor of the study in {args.config} ({sum(counts.values())} jobs, epochs: {source}): "
+            f"{total:.3g} useful FLOPs ("
+            + ", ".join(f"{name} {value:.2g}" for name, value in parts.items() if value)
+            + f") / ({args.cores} cores x {peak / 1e9:.1f} GFLOP/s) = {floor / 60:.1f} min"
+        )
+        say(
+            f"predicted wall time on {args.cores} cores: {predicted / 60:.1f} min = {predicted / floor:.1f}x the floor ("
+            + ", ".join(f"{rule} {counts[rule]} x {per_job[rule]:.1f} s" for rule in counts if counts[rule])
+            + ")"
+        )
 
         cells = []
         for n_hidden in (100, 200, 400):
-            config = ModelConfig(sparsity=0.01, n_hidden=n_hidden)
-            rate, fraction = training_throughput(config, train, 256, batches=20, repeats=3)
+            model_config = ModelConfig(sparsity=0.01, n_hidden=n_hidden)
+            rate, fraction = training_throughput(model_config, train, 256, batches=20, repeats=3)
             cells.append(f"N={n_hidden}: {rate:,.0f} samples/s ({fraction:.0%} of peak)")
-        say("scaling with N (plain, batch 256): " + "; ".join(cells))
+        say("scaling with N (plain, direct, batch 256): " + "; ".join(cells))
         cells = []
-        config = ModelConfig(sparsity=0.01)
+        model_config = ModelConfig(sparsity=0.01)
         for batch_size in (64, 256, 1024):
-            rate, fraction = training_throughput(config, train, batch_size, batches=max(10, 40 * 256 // batch_size), repeats=3)
+            rate, fraction = training_throughput(model_config, train, batch_size, batches=max(10, 40 * 256 // batch_size), repeats=3)
             cells.append(f"{batch_size}: {rate:,.0f} samples/s ({fraction:.0%} of peak)")
-        say("scaling with batch size (plain, N=100): " + "; ".join(cells))
+        say("scaling with batch size (plain, direct, N=100): " + "; ".join(cells))
 
 
 if __name__ == "__main__":

@@ -10,10 +10,12 @@ criterion was not met.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+if TYPE_CHECKING:  # pandas only where a table is built: the metric jobs that read q skip its import
+    import pandas as pd
 
 
 def calibration_table(sweep: pd.DataFrame, attribution: str, min_own_share: float) -> pd.DataFrame:
@@ -46,8 +48,8 @@ def choose_q(table: pd.DataFrame) -> float:
 
 def read_chosen_q(path: str | Path) -> float:
     """The q chosen in a calibration table written by rule ``calibrate_mask_q``."""
-    table = pd.read_csv(path)
-    chosen = table.loc[table["chosen"].astype(bool), "q"]
+    with open(path, newline="") as handle:
+        chosen = [float(row["q"]) for row in csv.DictReader(handle) if row["chosen"] == "True"]
     if len(chosen) != 1:
         raise ValueError(f"{path} must mark exactly one chosen q, found {len(chosen)}: rerun rule calibrate_mask_q")
-    return float(chosen.iloc[0])
+    return chosen[0]

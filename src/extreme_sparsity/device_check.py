@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         data_path = Path(folder) / "paired.h5"
-        build_dataset(args.mnist_root, data_path)
+        build_dataset(args.mnist_root, data_path, config["data"]["mean"], config["data"]["std"])
         train, validation, test = dataset.load_splits(data_path, config["data"]["mean"], config["data"]["std"], *dataset.SPLITS)
 
     failures = []

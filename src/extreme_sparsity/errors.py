@@ -13,4 +13,8 @@ class UnsafeCheckpoint(RuntimeError):
     """A checkpoint file holds something other than plain tensors and containers."""
 
 
-EXPECTED_ERRORS = (MnistError, TrainingDiverged, UnsafeCheckpoint)
+class DatasetMismatch(RuntimeError):
+    """The paired-digit file was made by other code or with other data settings than asked for."""
+
+
+EXPECTED_ERRORS = (MnistError, TrainingDiverged, UnsafeCheckpoint, DatasetMismatch)

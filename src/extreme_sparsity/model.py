@@ -110,20 +110,35 @@ class GlobalModel(nn.Module):
         bottom = torch.cat([crossing[1], w_hh[1]], dim=1)
         return torch.cat([top, bottom], dim=0)
 
-    def hidden_states(self, inputs: torch.Tensor, every_step: bool = False) -> torch.Tensor:
+    def input_drive(self, inputs: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """W_ih x + bias (default b_ih) of both sub-networks, shape (batch, 2 G N): the input's part of
+        every step's pre-activation, the same at every step.
+
+        Computed as W_ih x^T (2, GN, batch): the gradient of W_ih then comes out in W_ih's own
+        layout, with no transposed copy (5 % of a training step).
+        """
+        bias = self.b_ih if bias is None else bias
+        drive = torch.baddbmm(bias.unsqueeze(2), self.w_ih, inputs.transpose(0, 1).transpose(1, 2))
+        return drive.permute(2, 0, 1).reshape(inputs.shape[0], -1)
+
+    def hidden_states(
+        self, inputs: torch.Tensor | None, every_step: bool = False, drive: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Final hidden states h_T, shape (batch, 2, N), for inputs of shape (batch, 2, n_inputs);
         with ``every_step`` the hidden states of every step t = 1..T, shape (T, batch, 2, N).
 
         Inputs whose memory is laid out sub-network first (a transposed view of a (2, batch,
-        n_inputs) tensor, as the training loop gathers them) need no copy.
+        n_inputs) tensor, as the training loop gathers them) need no copy. ``drive``, when given,
+        replaces the inputs by their :meth:`input_drive` computed beforehand (the weight-mask
+        metric does so: W_ih is never masked).
         """
-        batch, n, cell = inputs.shape[0], self.config.n_hidden, self.cell
-        # The input is the same at every step: project it once (W_ih x + b_ih, and b_hh too unless
-        # the cell needs it apart). Computed as W_ih x^T (2, GN, batch): the gradient of W_ih then
-        # comes out in W_ih's own layout, with no transposed copy (5 % of a training step).
-        bias = self.b_ih + self.b_hh if cell.folds_recurrent_bias else self.b_ih
-        drive = torch.baddbmm(bias.unsqueeze(2), self.w_ih, inputs.transpose(0, 1).transpose(1, 2))
-        drive = drive.permute(2, 0, 1).reshape(batch, -1)
+        n, cell = self.config.n_hidden, self.cell
+        if drive is None:
+            # project the input once, with b_hh folded in unless the cell needs it apart
+            drive = self.input_drive(inputs, self.b_ih + self.b_hh if cell.folds_recurrent_bias else None)
+        elif cell.folds_recurrent_bias:
+            drive = drive + self.b_hh.reshape(-1)
+        batch = drive.shape[0]
         recurrent_bias = self.b_hh.reshape(-1)
         state = cell.start(drive, recurrent_bias)  # t = 1, from h_0 = 0
         steps = [cell.hidden(state)]
@@ -150,8 +165,8 @@ class GlobalModel(nn.Module):
             return _per_subnetwork_linear(hidden, weight, bias)
         return _per_subnetwork_linear(hidden, self.w_hr, self.b_hr)
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.readouts(self.hidden_states(inputs))
+    def forward(self, inputs: torch.Tensor | None, drive: torch.Tensor | None = None) -> torch.Tensor:
+        return self.readouts(self.hidden_states(inputs, drive=drive))
 
     def adjacency(self) -> torch.Tensor:
         """Directed graph of the 2N neurons, A[i, j] = 1 for a connection from i to j: all-to-all

@@ -1,5 +1,6 @@
 rule prepare_dataset:
-    """Hold out validation images, pair every MNIST sample with a partner, drop the excluded pairs."""
+    """Hold out validation images, pair every MNIST sample with a partner, drop the excluded pairs,
+    store the normalised inputs."""
     input:
         code=code_of("prepare_dataset.py"),
     output:
@@ -13,6 +14,8 @@ rule prepare_dataset:
     params:
         seed=config_section("data", "seed"),
         validation_images=config_section("data", "validation_images"),
+        mean=config_section("data", "mean"),
+        std=config_section("data", "std"),
         task=config_section("task"),
     script:
         "../scripts/prepare_dataset.py"

@@ -1,4 +1,4 @@
-"""Rule prepare_dataset: MNIST -> the paired-digit HDF5 file (train, validation and test)."""
+"""Rule prepare_dataset: MNIST -> the paired-digit HDF5 file (train, validation and test, inputs normalised)."""
 
 from extreme_sparsity import dataset, jobs, mnist, task
 
@@ -13,4 +13,4 @@ with jobs.job(snakemake.log[0]) as log:
         log(f"{split}: kept {len(arrays['target'])} pairs (task bits = {bandwidth_task.name})")
     attributes = {"data_seed": params.seed, "validation_images": params.validation_images}
     attributes.update({f"sha256:{name}": mnist.file_digest(path, "sha256") for name, path in files.items()})
-    dataset.write(snakemake.output[0], splits, attributes, task=bandwidth_task)
+    dataset.write(snakemake.output[0], splits, attributes, task=bandwidth_task, mean=params.mean, std=params.std)

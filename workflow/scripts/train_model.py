@@ -3,10 +3,8 @@
 from dataclasses import asdict
 from pathlib import Path
 
-import pandas as pd
-
 from extreme_sparsity import checkpoint, dataset, jobs, settings, training
-from extreme_sparsity.atomic import atomic_path
+from extreme_sparsity.atomic import write_csv_rows
 from extreme_sparsity.versions import software_versions
 
 with jobs.job(snakemake.log[0], snakemake.threads) as log:
@@ -20,13 +18,12 @@ with jobs.job(snakemake.log[0], snakemake.threads) as log:
     resume = Path(snakemake.output.model).with_name("resume.pt")
     result = training.train(model_config, training_config, *splits, resume, log=log, device=params.device)
 
-    history = pd.DataFrame([asdict(record) for record in result.history])
-    history.insert(0, "architecture", w.architecture)
-    history.insert(1, "p", float(w.p))
-    history.insert(2, "seed", int(w.seed))
-    history["selected"] = history["epoch"] == result.selected_epoch
-    selected = history[history["selected"]].iloc[0]
-    history["stop_reason"] = result.stop_reason
+    identity = {"architecture": w.architecture, "p": float(w.p), "seed": int(w.seed)}
+    history = [
+        {**identity, **asdict(record), "selected": record.epoch == result.selected_epoch, "stop_reason": result.stop_reason}
+        for record in result.history
+    ]
+    selected = result.history[result.selected_epoch - 1]
     log(
         f"kept epoch {result.selected_epoch}: validation accuracy {selected.validation_accuracy:.4f}, "
         f"test accuracy {selected.test_accuracy:.4f}"
@@ -39,7 +36,6 @@ with jobs.job(snakemake.log[0], snakemake.threads) as log:
         "test_accuracy": float(selected.test_accuracy),
         "versions": software_versions(),
     }
-    with atomic_path(snakemake.output.history) as temporary:
-        history.to_csv(temporary, index=False)
+    write_csv_rows(snakemake.output.history, history)
     checkpoint.save_model(snakemake.output.model, result.model, metadata)
     resume.unlink(missing_ok=True)

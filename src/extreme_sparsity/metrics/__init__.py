@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from ..atomic import atomic_path
+from ..atomic import write_csv_rows
 from ..specialization import specialization_of_subnetworks
 from ..versions import software_versions
 
@@ -38,18 +37,13 @@ def metric_rows(
 def accuracy_rows(metric: str, accuracy: np.ndarray, trial: int = 0) -> list[dict]:
     """Tidy rows for a metric's own accuracy on each digit k (not tied to a sub-network)."""
     return [
-        {"metric": metric, "trial": trial, "quantity": "accuracy", "sub_network": pd.NA, "digit": k, "value": float(value)}
+        {"metric": metric, "trial": trial, "quantity": "accuracy", "sub_network": None, "digit": k, "value": float(value)}
         for k, value in enumerate(accuracy)
     ]
 
 
-def write_metric_table(path: str | Path, rows: list[dict], **identity) -> pd.DataFrame:
+def write_metric_table(path: str | Path, rows: list[dict], **identity) -> None:
     """Atomically write tidy rows as CSV, with identity columns (architecture, p, seed) in front
     and the software versions in the last column."""
-    frame = pd.DataFrame(rows)
-    for position, (column, value) in enumerate(identity.items()):
-        frame.insert(position, column, value)
-    frame["software"] = " ".join(f"{name}={version}" for name, version in software_versions().items())
-    with atomic_path(path) as temporary:
-        frame.to_csv(temporary, index=False)
-    return frame
+    software = " ".join(f"{name}={version}" for name, version in software_versions().items())
+    write_csv_rows(path, [{**identity, **row, "software": software} for row in rows])

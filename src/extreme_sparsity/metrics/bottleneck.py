@@ -57,34 +57,56 @@ def retrain_readouts(
 
     ``*_states`` are (S, 2, B) bottleneck states, ``*_digits`` the (S, 2) digits.
     """
-    size = train_states.shape[-1]
-    # one readout per (n, k): weights (n, k, class, unit)
-    weight = torch.empty(2, 2, n_classes, size).uniform_(-settings.init_bound, settings.init_bound, generator=generator)
-    bias = torch.empty(2, 2, n_classes).uniform_(-settings.init_bound, settings.init_bound, generator=generator)
-    weight.requires_grad_(True)
-    bias.requires_grad_(True)
+    (accuracy,) = retrain_readouts_together(
+        [(train_states, test_states, generator)], train_digits, test_digits, settings, n_classes
+    )
+    return accuracy
+
+
+def retrain_readouts_together(
+    problems: list[tuple[torch.Tensor, torch.Tensor, torch.Generator]],
+    train_digits: torch.Tensor,
+    test_digits: torch.Tensor,
+    settings: BottleneckSettings,
+    n_classes: int = 10,
+) -> list[np.ndarray]:
+    """:func:`retrain_readouts` of several (train states, test states, generator) problems (trials,
+    time steps) as one batched problem.
+
+    Each problem draws its readouts, then its batch order of every epoch, from its own generator,
+    as it would alone; the loss is the sum of the problems' losses and Adadelta acts element-wise,
+    so the results agree with separate trainings up to rounding.
+    """
+    size, n_train = problems[0][0].shape[-1], len(train_digits)
+    weights, biases, orders = [], [], []
+    for _, _, generator in problems:  # one readout per (n, k): weights (n, k, class, unit)
+        weights.append(torch.empty(2, 2, n_classes, size).uniform_(-settings.init_bound, settings.init_bound, generator=generator))
+        biases.append(torch.empty(2, 2, n_classes).uniform_(-settings.init_bound, settings.init_bound, generator=generator))
+        orders.append(torch.stack([torch.randperm(n_train, generator=generator) for _ in range(settings.epochs)]))
+    weight, bias = torch.stack(weights).requires_grad_(True), torch.stack(biases).requires_grad_(True)
+    orders = torch.stack(orders)  # (R, epochs, S)
+    train_states = torch.stack([problem[0] for problem in problems])  # (R, S, 2, B)
     optimizer = torch.optim.Adadelta([weight, bias], lr=settings.lr, rho=settings.rho)
 
-    def logits(states: torch.Tensor) -> torch.Tensor:  # (S, n, k, class)
-        return torch.einsum("snu,nkcu->snkc", states, weight) + bias
+    def logits(states: torch.Tensor) -> torch.Tensor:  # (R, S, n, k, class)
+        return torch.einsum("rsnu,rnkcu->rsnkc", states, weight) + bias[:, None]
 
     def loss_per_readout(output: torch.Tensor, digits: torch.Tensor) -> torch.Tensor:
-        targets = digits[:, None, :].expand(-1, 2, -1)  # target of readout (n, k) is digit k
-        return F.cross_entropy(output.permute(0, 3, 1, 2), targets, reduction="none").mean(0)
+        targets = digits[:, :, None, :].expand(-1, -1, 2, -1)  # target of readout (n, k) is digit k
+        return F.cross_entropy(output.permute(0, 4, 1, 2, 3), targets, reduction="none").mean(1)
 
-    n_train = len(train_states)
-    for _ in range(settings.epochs):
-        order = torch.randperm(n_train, generator=generator)
+    rows = torch.arange(len(problems))[:, None]
+    for epoch in range(settings.epochs):
         for start in range(0, n_train, settings.batch_size):
-            batch = order[start : start + settings.batch_size]
-            loss = loss_per_readout(logits(train_states[batch]), train_digits[batch]).sum()
+            batch = orders[:, epoch, start : start + settings.batch_size]  # (R, batch)
+            loss = loss_per_readout(logits(train_states[rows, batch]), train_digits[batch]).sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
     with torch.no_grad():
-        predicted = logits(test_states).argmax(-1)  # (S, n, k)
-        correct = predicted == test_digits[:, None, :]
-        return correct.float().mean(0).numpy()
+        predicted = logits(torch.stack([problem[1] for problem in problems])).argmax(-1)  # (R, S, n, k)
+        correct = predicted == test_digits[None, :, None, :]
+        return list(correct.float().mean(1).numpy())
 
 
 def bottleneck_metric(
@@ -92,34 +114,32 @@ def bottleneck_metric(
 ) -> list[np.ndarray]:
     """M[n, k] of each trial: test accuracy of sub-network n's retrained bottleneck readout on digit k.
 
-    The frozen states are computed once; trial t retrains from the seed ``trial_seed(seed, t)``.
+    The frozen states are computed once; trial t retrains from the seed ``trial_seed(seed, t)``;
+    the trials are trained together.
     """
     train_states, test_states = bottleneck_states(model, train), bottleneck_states(model, test)
-    return [
-        retrain_readouts(
-            train_states, train.digits, test_states, test.digits, settings,
-            torch.Generator().manual_seed(trial_seed(seed, trial)), n_classes=model.config.n_classes,
-        )
-        for trial in range(settings.trials)
-    ]
+    problems = [(train_states, test_states, _trial_generator(seed, trial)) for trial in range(settings.trials)]
+    return retrain_readouts_together(problems, train.digits, test.digits, settings, model.config.n_classes)
+
+
+def _trial_generator(seed: int, trial: int) -> torch.Generator:
+    return torch.Generator().manual_seed(trial_seed(seed, trial))
 
 
 def bottleneck_time_course(
     model: GlobalModel, train: PairedDigits, test: PairedDigits, settings: BottleneckSettings, seed: int
 ) -> list[list[np.ndarray]]:
     """For every step t = 1..T, M[n, k] of each trial with the readouts retrained on the bottleneck
-    of h_t, b_t(n) = W_hb(n) h_t(n) + b_hb(n); at t = T the values of :func:`bottleneck_metric`."""
+    of h_t, b_t(n) = W_hb(n) h_t(n) + b_hb(n); at t = T the values of :func:`bottleneck_metric`.
+    All steps and trials are trained together."""
     train_states, test_states = bottleneck_states_every_step(model, train), bottleneck_states_every_step(model, test)
-    return [
-        [
-            retrain_readouts(
-                train_step, train.digits, test_step, test.digits, settings,
-                torch.Generator().manual_seed(trial_seed(seed, trial)), n_classes=model.config.n_classes,
-            )
-            for trial in range(settings.trials)
-        ]
+    problems = [
+        (train_step, test_step, _trial_generator(seed, trial))
         for train_step, test_step in zip(train_states, test_states)
+        for trial in range(settings.trials)
     ]
+    flat = retrain_readouts_together(problems, train.digits, test.digits, settings, model.config.n_classes)
+    return [flat[step * settings.trials : (step + 1) * settings.trials] for step in range(len(train_states))]
 
 
 @torch.no_grad()
