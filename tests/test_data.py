@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from extreme_sparsity import dataset, mnist, task
-from extreme_sparsity.errors import MnistError
+from extreme_sparsity.errors import DatasetMismatch, MnistError
 from conftest import MNIST_NAMES, write_tiny_mnist
 
 ALL_NAMES = [f"{name}.gz" for name in MNIST_NAMES]
@@ -130,3 +130,21 @@ def test_bits_2_dataset_obeys_its_rule_and_records_its_task(tmp_path):
             assert not task.is_excluded(digits[:, 0], digits[:, 1]).any()
             # The exclusion is the same for every task, so are the pairs; only the targets differ.
             assert np.array_equal(handle[split]["source_indices"][()], parity_splits[split]["source_indices"])
+
+
+def test_stored_inputs_are_the_normalised_images_and_a_file_of_other_settings_is_refused(paired_dataset_file, tmp_path):
+    """The stored inputs are the normalised images; a file normalised otherwise, or of an older
+    format, is refused with what to do."""
+    split = dataset.load(paired_dataset_file, "validation", 0.1307, 0.3081)
+    with h5py.File(paired_dataset_file, "r") as handle:
+        images = handle["validation"]["images"][()]
+    expected = (images.reshape(len(images), 2, -1).astype(np.float32) / 255 - np.float32(0.1307)) / np.float32(0.3081)
+    np.testing.assert_allclose(split.inputs.numpy(), expected, rtol=1e-6, atol=1e-6)
+    with pytest.raises(DatasetMismatch, match="mean, std"):
+        dataset.load(paired_dataset_file, "train", 0.5, 0.3081)
+    old = tmp_path / "old.h5"
+    shutil.copy(paired_dataset_file, old)
+    with h5py.File(old, "r+") as handle:
+        handle.attrs["format_version"] = 3
+    with pytest.raises(DatasetMismatch, match="format version 3"):
+        dataset.load(old, "train", 0.1307, 0.3081)
