@@ -10,6 +10,7 @@ matrix product measured in the same process right before (the peak).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -200,8 +201,6 @@ def mean_epochs(results: Path, config: dict) -> tuple[dict[str, float], str]:
     one, else the config's minimum epochs (a lower bound under validation_target)."""
     table = results / "aggregate" / "training.csv"
     if table.is_file():
-        import csv
-
         with open(table, newline="") as handle:
             rows = list(csv.DictReader(handle))
         epochs = {
@@ -277,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
         networks = mask_section["trials"] + (1 if mask_section["supermask_control"] else 0)
         requests = [weight_mask.MaskRequest(model, mask_settings, trial_seed(0, trial)) for trial in range(networks)]
         mask_job = scaled_seconds(lambda *s: weight_mask.train_masks_together(requests, *s), 8, train, test)
-        mask_flops = cost_model._mask_flops(cost_model.sample_flops(default_plain), sizes, networks, 2 * networks, mask_settings.epochs)
+        mask_flops = cost_model.mask_flops(cost_model.sample_flops(default_plain), sizes, networks, 2 * networks, mask_settings.epochs)
         say(
             f"weight-mask job ({2 * networks} masks trained together, from 1/8 of the data): {mask_job:.1f} s; "
             f"useful {mask_flops / mask_job / 1e9:.1f} GFLOP/s = {mask_flops / mask_job / peak:.1%} of the peak"

@@ -116,7 +116,7 @@ def study_flops(config: dict, sizes: DataSizes, mean_epochs: dict[str, float]) -
         plain, with_bottleneck = sample_flops(configs["plain"]), sample_flops(configs["bottleneck"])
         if jobs["weight_mask_metric"]:
             networks = masks["trials"] + (1 if masks["supermask_control"] else 0)
-            parts["weight_masks"] += n_seeds * _mask_flops(plain, sizes, networks, 2 * networks, masks["epochs"])
+            parts["weight_masks"] += n_seeds * mask_flops(plain, sizes, networks, 2 * networks, masks["epochs"])
         if jobs["bottleneck_metric"]:
             states = (sizes.train + sizes.test) * (with_bottleneck.input + with_bottleneck.recurrent + 2 * 2 * configs["bottleneck"].n_hidden * configs["bottleneck"].bottleneck)
             readouts = 4 * 2 * configs["bottleneck"].bottleneck * configs["bottleneck"].n_classes  # the 4 (n, k)
@@ -127,11 +127,13 @@ def study_flops(config: dict, sizes: DataSizes, mean_epochs: dict[str, float]) -
     if jobs["mask_sweep"]:
         sparsest = sample_flops(model_configs(config, float(sparsities(config)[0]))["plain"])
         q_values = len(masks["q_grid"])
-        parts["mask_sweeps"] = jobs["mask_sweep"] * _mask_flops(sparsest, sizes, 1, 2 * q_values, masks["epochs"])
+        parts["mask_sweeps"] = jobs["mask_sweep"] * mask_flops(sparsest, sizes, 1, 2 * q_values, masks["epochs"])
     return parts
 
 
-def _mask_flops(flops: SampleFlops, sizes: DataSizes, networks: int, masks: int, epochs: int) -> float:
+def mask_flops(flops: SampleFlops, sizes: DataSizes, networks: int, masks: int, epochs: int) -> float:
+    """Useful FLOPs of training `masks` masks on `networks` networks: input drive once per network
+    and sample, then the masked recurrence and readout forward and backward, then evaluation."""
     drive = networks * (sizes.train + sizes.test) * flops.input
     steps = masks * epochs * sizes.train * 3 * (flops.recurrent + flops.readout)
     evaluation = masks * sizes.test * (flops.recurrent + flops.readout)
