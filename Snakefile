@@ -3,6 +3,11 @@
 # `snakemake sensitivity` adds the sensitivity study; `snakemake variants` runs the named variants
 # of config["variants"] and compares them. See README.md.
 
+from snakemake.utils import min_version
+
+# The workflow uses Snakemake 9's command line, profiles and executor plugins.
+min_version("9.0")
+
 
 configfile: "config/config.yaml"
 

@@ -39,6 +39,7 @@ BAD = [
     ("n_seeds", 2.5, "n_seeds", "integer"),
     ("weight_mask_metric.q", "calibrated", "weight_mask_metric.q", "auto"),
     ("weight_mask_metric.q_grid", [], "weight_mask_metric.q_grid", "at least 1 item"),
+    ("metrics", [], "metrics", "at least 1 item"),
     ("weight_mask_metric.trials", 0, "weight_mask_metric.trials", ">= 1"),
     ("training.stopping.rule", "early", "training.stopping.rule", "fixed, validation_target"),
     ("training.checkpoint_selection", "best_test_loss", "training.checkpoint_selection", "best_validation"),
@@ -85,6 +86,17 @@ def test_bad_value_is_named_with_what_is_allowed(path, value, key, allowed):
     messages = config_errors(with_change(path, value), SCHEMA)
     assert len(messages) == 1
     assert messages[0].startswith(f"config key {key}:") and allowed in messages[0]
+
+
+def test_max_epochs_below_the_minimum_is_refused_before_any_job():
+    """Training would refuse it only once a job runs; the config check names both keys first."""
+    config = with_change("training.stopping.max_epochs.bottleneck", 3)
+    assert config_errors(config, SCHEMA) == [
+        "config key training.stopping.max_epochs.bottleneck: 3 is below training.epochs.bottleneck = 7 "
+        "(allowed: at least the minimum number of epochs)"
+    ]
+    config["training"]["stopping"]["rule"] = "fixed"  # max_epochs plays no part then
+    assert config_errors(config, SCHEMA) == []
 
 
 def test_default_grid_has_ten_log_spaced_values():

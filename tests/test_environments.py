@@ -1,13 +1,15 @@
-"""Software environments and profiles, checked statically (Docker and Apptainer cannot run here).
+"""Software environments, profiles and workflow conventions, checked statically (the image is
+built and run by tests/test_container.py; Apptainer cannot be installed here).
 
-* requirements.txt (the README's venv), envs/*.yaml (`--sdm conda`) and containers/ (`--sdm
-  apptainer`) pin the same versions;
-* every rule with an action has a conda environment, and its script's imports work with only the
-  packages of that environment; the workflow names the container built from containers/;
+* requirements.txt (the README's venv), envs/*.yaml (`--sdm conda`) and containers/Dockerfile pin
+  the same versions; the Apptainer definition builds from the Dockerfile's image and adds none;
+* every rule with an action has a conda environment, a log and a benchmark, and its script's
+  imports work with only the packages of that environment; the workflow names the container
+  built from containers/;
 * the workflow profile sizes every rule and names no rule that does not exist; the slurm profile
   is found from the repository root, reads partition and account from the environment, and
   groups the short jobs (a dry run at paper scale shows how many sbatch submissions that makes);
-* `snakemake --lint` is clean.
+* `snakefmt --check` and `snakemake --lint` are clean.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ import yaml
 
 from conftest import REPO, copy_project, snakemake
 
-CONTAINER_FILES = (REPO / "containers" / "Dockerfile", REPO / "containers" / "extreme-sparsity.def")
+DOCKERFILE = REPO / "containers" / "Dockerfile"
+APPTAINER_DEFINITION = REPO / "containers" / "extreme-sparsity.def"
+APPTAINER_SECTIONS = {"setup", "files", "environment", "post", "runscript", "startscript", "test", "labels", "help", "arguments"}
 CONTAINER_IMAGE = "containers/extreme-sparsity.sif"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!-]+)$")
 # importable name of each pinned distribution whose absence from an environment matters
@@ -63,15 +67,35 @@ def conda_env(path: Path) -> tuple[str, dict[str, str]]:
 
 
 def container_spec(path: Path) -> tuple[str, dict[str, str]]:
-    """(python version of the base image, {package: version} installed by pip)."""
+    """(python version of the Dockerfile's default base image, {package: version} installed by pip)."""
     text = path.read_text()
-    base = re.findall(r"^(?:FROM|From:)\s+python:(\d+\.\d+\.\d+)-slim-bookworm\s*$", text, re.MULTILINE)
-    assert len(base) == 1, f"{path.name}: expected one python:X.Y.Z-slim-bookworm base image"
+    base = re.findall(r"^ARG BASE_IMAGE=docker\.io/library/python:(\d+\.\d+\.\d+)-slim-bookworm\s*$", text, re.MULTILINE)
+    assert len(base) == 1, f"{path.name}: expected one ARG BASE_IMAGE=docker.io/library/python:X.Y.Z-slim-bookworm"
+    assert re.search(r"^FROM \$\{BASE_IMAGE\}\s*$", text, re.MULTILINE), f"{path.name}: FROM must use the BASE_IMAGE argument"
     pins = {}
     for token in re.findall(r"(?<![\w.-])[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!-]+", text):
         name, version = token.split("==")
         pins[name.lower()] = version
     return base[0], pins
+
+
+def apptainer_definition(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """({header key: value}, {section: body}) of an Apptainer definition file, comments dropped."""
+    header, sections, current = {}, {}, None
+    for line in path.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        if line.startswith("%"):
+            current = line.split()[0][1:]
+            assert current not in sections, f"{path.name}: section %{current} twice"
+            sections[current] = ""
+        elif current is None:
+            key, _, value = line.partition(":")
+            assert value.strip(), f"{path.name}: header line {line!r} is not 'Key: value'"
+            header[key.strip()] = value.strip()
+        else:
+            sections[current] += line.strip() + "\n"
+    return header, sections
 
 
 ENVIRONMENTS = sorted((REPO / "envs").glob("*.yaml"))
@@ -85,7 +109,7 @@ def test_conda_environment_pins_the_requirements_versions(path):
     for name, version in pins.items():
         assert name in pinned, f"{path.name}: {name} is not in requirements.txt"
         assert version == pinned[name], f"{path.name}: {name}=={version}, requirements.txt has {pinned[name]}"
-    base, _ = container_spec(CONTAINER_FILES[0])
+    base, _ = container_spec(DOCKERFILE)
     assert python == base, f"{path.name}: python={python}, the container has {base}"
 
 
@@ -98,12 +122,27 @@ def test_torch_and_plot_environments_are_separate():
     assert "matplotlib" in plot_env and not {"torch", "torchvision"} & set(plot_env)
 
 
-@pytest.mark.parametrize("path", CONTAINER_FILES, ids=lambda path: path.name)
-def test_container_builds_the_pinned_environment(path):
-    base, pins = container_spec(path)
-    assert pins == requirements(), f"{path.name} and requirements.txt pin different packages or versions"
+def test_container_builds_the_pinned_environment():
+    base, pins = container_spec(DOCKERFILE)
+    assert pins == requirements(), "containers/Dockerfile and requirements.txt pin different packages or versions"
     assert base.rsplit(".", 1)[0] == f"{sys.version_info.major}.{sys.version_info.minor}", "venv and image differ in Python"
-    assert container_spec(CONTAINER_FILES[0])[0] == base, "Dockerfile and Apptainer definition use different bases"
+
+
+def test_apptainer_definition_builds_from_the_dockerfiles_image():
+    """Statically (Apptainer cannot be installed here): one recipe for both images. The definition
+    bootstraps from the archive that its own instructions save from the Dockerfile's image, adds no
+    packages of its own, and carries the same version; its sections are Apptainer's."""
+    header, sections = apptainer_definition(APPTAINER_DEFINITION)
+    assert header == {"Bootstrap": "docker-archive", "From": "containers/extreme-sparsity.tar"}, header
+    assert set(sections) <= APPTAINER_SECTIONS, set(sections) - APPTAINER_SECTIONS
+    assert "post" not in sections and "pip install" not in APPTAINER_DEFINITION.read_text(), "install packages in the Dockerfile only"
+    version = re.search(r'org\.opencontainers\.image\.version="([^"]+)"', DOCKERFILE.read_text()).group(1)
+    assert f"org.opencontainers.image.version {version}\n" in sections["labels"]
+    text = APPTAINER_DEFINITION.read_text()
+    assert f"-o {header['From']} extreme-sparsity:{version}" in text, "the definition must say how its archive is saved"
+    assert f"podman build -t extreme-sparsity:{version} -f containers/Dockerfile containers" in text
+    assert f"apptainer build {CONTAINER_IMAGE} containers/extreme-sparsity.def" in text
+    assert "import sys, torch, snakemake" in sections["test"]
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +154,8 @@ def workflow_rules(tmp_path_factory, mnist_root) -> dict[str, dict]:
         "import json as _json\n\n"
         'print("RULES=" + _json.dumps({r.name: {"conda": r.conda_env and str(r.conda_env), '
         '"container": r.container_img and str(r.container_img), "script": r.script, '
-        '"shell": r.shellcmd, "norun": r.norun, "basedir": str(r.basedir)} for r in workflow.rules}))\n'
+        '"shell": r.shellcmd, "norun": r.norun, "basedir": str(r.basedir), '
+        '"log": [str(f) for f in r.log], "benchmark": r.benchmark and str(r.benchmark)} for r in workflow.rules}))\n'
     )
     listed = snakemake(project, "-s", "inspect_rules.smk", "--list-rules", "--config", f"mnist_root={mnist_root}")
     line = next(line for line in listed.stdout.splitlines() if line.startswith("RULES="))
@@ -132,6 +172,13 @@ def test_every_rule_has_a_conda_environment(workflow_rules):
     for name, rule in workflow_rules.items():
         assert rule["conda"], f"rule {name} has no conda: directive"
         assert rule["conda"].parent == Path("envs") and (REPO / rule["conda"]).is_file(), f"rule {name}: {rule['conda']}"
+
+
+def test_every_rule_has_a_log_and_a_benchmark(workflow_rules):
+    """Snakemake best practice (issue 14): every job writes its own log and its time and memory."""
+    for name, rule in workflow_rules.items():
+        assert rule["log"], f"rule {name} has no log: directive"
+        assert rule["benchmark"] and rule["benchmark"].startswith("results/benchmarks/"), f"rule {name}: benchmark {rule['benchmark']!r}"
 
 
 def test_every_rule_runs_in_the_container(workflow_rules):
@@ -266,6 +313,13 @@ def test_paper_scale_submissions(tmp_path, mnist_root):
     alone = int(counts["prepare_dataset"]) + int(counts["train_model"]) + int(counts["calibrate_mask_q"])
     assert submissions == alone + len(groups)
     print(f"\npaper scale: {counts['total']} jobs in {submissions} sbatch submissions", file=sys.stderr)
+
+
+def test_snakefmt_leaves_every_workflow_file_unchanged():
+    files = [REPO / "Snakefile", *sorted((REPO / "workflow").rglob("*.smk"))]
+    checked = subprocess.run([sys.executable, "-m", "snakefmt", "--check", *map(str, files)], capture_output=True, text=True)
+    assert checked.returncode == 0, f"run `snakefmt Snakefile workflow/`:\n{checked.stderr[-4000:]}"
+    assert f"All {len(files)} file(s) would be left unchanged" in checked.stderr, checked.stderr[-2000:]
 
 
 def test_lint_is_clean(tmp_path, mnist_root):

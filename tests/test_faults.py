@@ -278,6 +278,23 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path, mnist_root, referen
     assert not marker.exists() and not (project / CORRELATION).exists()
 
 
+def test_unexpected_error_lands_in_the_jobs_log(tmp_path, mnist_root, reference):
+    """Issue 14: a job that fails with an error no message was written for leaves its traceback in
+    the job's log file, not only on the terminal."""
+    project, args = make_project(tmp_path, mnist_root)
+    shutil.copytree(reference / "results", project / "results")
+    torch.save({"model_state": {}}, project / MODEL)  # a safe file that is not a trained model
+    (project / CORRELATION).unlink()
+    result = snakemake(project, CORRELATION, *args, check=False)
+    assert result.returncode != 0
+    log = (project / "results/logs/correlation_metric/p=0.01/seed=0.log").read_text()
+    assert "ERROR: unexpected failure" in log and "Traceback (most recent call last)" in log, log
+    last_line = log.strip().splitlines()[-1]
+    assert last_line.split(":")[0].endswith(("Error", "Exception")), log
+    assert last_line in result.stderr  # the terminal still shows it too
+    assert not (project / CORRELATION).exists()
+
+
 def test_resume_file_that_would_run_code_is_refused(tmp_path, mnist_root):
     project, args = make_project(tmp_path, mnist_root)
     marker = tmp_path / "code-was-run"

@@ -24,13 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-import h5py
-import numpy as np
-import pandas as pd
 import pytest
-import torch
 
 from conftest import REPO, copy_project
+from results_equality import assert_same_results, result_files
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -38,7 +35,6 @@ SLURM_DIR = REPO / "tests" / "slurm"
 TEST_PROFILE = SLURM_DIR / "profile"
 PARTITION, ACCOUNT = "debug", "ci"
 RUN_TIMEOUT = 900  # seconds for one snakemake run; the quick config takes ~5 min here
-TIME_COLUMNS = {"seconds"}  # wall-clock columns: the only values allowed to differ between runs
 
 
 @pytest.fixture(scope="session")
@@ -197,18 +193,12 @@ def test_every_job_went_through_sbatch(slurm_run):
         texts.append(path.read_text())
     produced = "\n".join(texts)
     results = slurm_run.project / "results"
-    for path in _result_files(results):
+    for path in result_files(results):
         assert f"results/{path}" in produced, f"results/{path} was not written by a SLURM job"
 
 
 def test_results_equal_a_local_run(slurm_run, quick_run):
-    local, slurm = quick_run[0] / "results", slurm_run.project / "results"
-    files = _result_files(local)
-    assert files == _result_files(slurm)
-    assert any(path.suffix == ".pt" for path in files) and any(path.suffix == ".csv" for path in files)
-    for path in files:
-        _assert_same(local / path, slurm / path)
-    assert not list(slurm.rglob("resume.pt"))
+    assert_same_results(quick_run[0] / "results", slurm_run.project / "results")
 
 
 def test_cancelled_job_was_resubmitted(slurm_run):
@@ -245,50 +235,3 @@ def test_second_invocation_does_nothing(slurm_run):
     assert again.returncode == 0, output[-4000:]
     assert "Nothing to be done" in output
     assert "submitted with SLURM jobid" not in output
-
-
-def _result_files(results: Path) -> list[Path]:
-    """Every result file, relative to results/, without logs and benchmarks (they hold times)."""
-    return sorted(
-        path.relative_to(results)
-        for path in results.rglob("*")
-        if path.is_file() and path.relative_to(results).parts[0] not in ("logs", "benchmarks")
-    )
-
-
-def _assert_same(expected: Path, actual: Path) -> None:
-    if expected.suffix == ".csv":
-        left, right = pd.read_csv(expected), pd.read_csv(actual)
-        drop = sorted(TIME_COLUMNS & set(left.columns))
-        pd.testing.assert_frame_equal(left.drop(columns=drop), right.drop(columns=drop), check_exact=True, obj=str(actual))
-    elif expected.suffix == ".pt":
-        _assert_same_object(
-            torch.load(expected, weights_only=True), torch.load(actual, weights_only=True), str(actual)
-        )
-    elif expected.suffix == ".h5":
-        with h5py.File(expected) as left, h5py.File(actual) as right:
-            assert dict(left.attrs) == dict(right.attrs)
-            names = []
-            left.visit(names.append)
-            for name in names:
-                if isinstance(left[name], h5py.Dataset):
-                    np.testing.assert_array_equal(left[name][()], right[name][()], err_msg=f"{actual}:{name}")
-    elif expected.suffix in (".png", ".pdf", ".svg"):
-        assert actual.stat().st_size > 0  # drawn from the tables compared above; files embed dates
-    else:
-        assert expected.read_bytes() == actual.read_bytes(), actual
-
-
-def _assert_same_object(left, right, where: str) -> None:
-    if isinstance(left, torch.Tensor):
-        assert torch.equal(left, right), where
-    elif isinstance(left, dict):
-        assert left.keys() == right.keys(), where
-        for key in left:
-            _assert_same_object(left[key], right[key], f"{where}:{key}")
-    elif isinstance(left, (list, tuple)):
-        assert len(left) == len(right), where
-        for index, (a, b) in enumerate(zip(left, right)):
-            _assert_same_object(a, b, f"{where}[{index}]")
-    else:
-        assert left == right, f"{where}: {left!r} != {right!r}"

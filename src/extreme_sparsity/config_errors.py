@@ -54,4 +54,18 @@ def config_errors(config: dict, schema_path: str | Path) -> list[str]:
                 messages.append(f"config key {key}: unknown key ({_allowed(error)})")
             continue
         messages.append(f"config key {_key(error.absolute_path)}: {error.message} ({_allowed(error)})")
-    return messages
+    return messages or _cross_key_errors(config)
+
+
+def _cross_key_errors(config: dict) -> list[str]:
+    """Rules between keys that a JSON schema cannot state (checked once every value is valid)."""
+    training = config["training"]
+    if training["stopping"]["rule"] != "validation_target":
+        return []
+    return [
+        f"config key training.stopping.max_epochs.{architecture}: {ceiling} is below "
+        f"training.epochs.{architecture} = {training['epochs'][architecture]} "
+        "(allowed: at least the minimum number of epochs)"
+        for architecture, ceiling in training["stopping"]["max_epochs"].items()
+        if ceiling < training["epochs"][architecture]
+    ]

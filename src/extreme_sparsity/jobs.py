@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import traceback
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -16,6 +17,7 @@ def job(log_path: str | Path, threads: int | None = None) -> Iterator[Callable[[
     torch limited to that many threads (torch is imported only then: plotting jobs do without).
 
     A known error ends the job with its message only (no traceback): the message says what to do.
+    Any other error is written to the log with its traceback, then raised as usual.
     """
     if threads is not None:
         import torch
@@ -33,3 +35,8 @@ def job(log_path: str | Path, threads: int | None = None) -> Iterator[Callable[[
         except EXPECTED_ERRORS as error:
             log(f"ERROR: {error}")
             sys.exit(1)
+        except Exception:
+            # The terminal (or a SLURM job's output file) gets the traceback from Python itself;
+            # the log is the file a user is pointed at.
+            print(f"ERROR: unexpected failure\n{traceback.format_exc()}", file=handle, flush=True)
+            raise
