@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,57 @@ def quick_run(tmp_path_factory, mnist_root):
     project = copy_project(tmp_path_factory.mktemp("quick"))
     args = ("--cores", "2", "--configfile", "config/quick.yaml", "--config", f"mnist_root={mnist_root}")
     return project, args, snakemake(project, *args)
+
+
+SMALL_STUDY = REPO / "tests" / "small_study.yaml"
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory, mnist_root):
+    """tests/small_study.yaml (every rule, fewest jobs) run once locally with 2 cores: (project,
+    args, result); the SLURM and container tests compare their runs of it with this one."""
+    project = copy_project(tmp_path_factory.mktemp("small"))
+    shutil.copy2(SMALL_STUDY, project / "small_study.yaml")
+    args = ("--cores", "2", "--configfile", "config/quick.yaml", "small_study.yaml", "--config", f"mnist_root={mnist_root}")
+    return project, args, snakemake(project, *args)
+
+
+# -- the workflow's image, prepared in the background ------------------------------------------
+class ImageBuild:
+    """tests/prepare_image.sh running in the background: started once the session knows it will
+    run the container test, so that a fresh machine's first build (apt, base, about 4 GB of
+    wheels) overlaps the tests before it instead of adding to them."""
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="image-build-"))
+        self.stdout, self.stderr = self.folder / "stdout", self.folder / "stderr"
+        with open(self.stdout, "w") as out, open(self.stderr, "w") as err:
+            self.process = subprocess.Popen(
+                ["bash", str(REPO / "tests" / "prepare_image.sh")], stdout=out, stderr=err, start_new_session=True
+            )
+
+    def image(self, timeout: float = 1800) -> str:
+        """The image's name once the build has finished; fails with the build's output if it failed."""
+        returncode = self.process.wait(timeout=timeout)
+        if returncode != 0:
+            pytest.fail(f"tests/prepare_image.sh failed ({returncode}):\n{self.stderr.read_text()[-6000:]}")
+        return self.stdout.read_text().strip().splitlines()[-1]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 9)
+            self.process.wait()
+
+
+IMAGE_BUILD: list[ImageBuild] = []
+
+
+def pytest_collection_modifyitems(session, config, items):
+    wanted = any(item.path.name == "test_container.py" for item in items)
+    if wanted and os.geteuid() == 0 and shutil.which("apt-get") and not IMAGE_BUILD:
+        IMAGE_BUILD.append(ImageBuild())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for build in IMAGE_BUILD:
+        build.stop()

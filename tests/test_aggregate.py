@@ -83,6 +83,17 @@ def test_trial_noise_against_seed_noise_by_hand():
     assert np.isnan(pooled["p"]) and pooled["trial_sd"] == pytest.approx(within) and pooled["seed_sd"] == pytest.approx(between)
 
 
+def test_trial_noise_of_single_trials_is_an_empty_table_with_its_columns(tmp_path):
+    """With one trial per model there is no spread between trials: no row, but a CSV that any
+    reader can open (a run of tests/small_study.yaml writes it)."""
+    trials = aggregate.metric_trials_table(RAW, training_table())
+    single = trials[trials["trial"] == trials["trial"].min()]
+    noise = aggregate.trial_noise(single)
+    assert noise.empty and list(noise.columns) == aggregate.NOISE_COLUMNS
+    noise.to_csv(tmp_path / "noise.csv", index=False)
+    assert list(pd.read_csv(tmp_path / "noise.csv").columns) == aggregate.NOISE_COLUMNS
+
+
 def test_means_over_seeds_count_poor_models_unless_excluded():
     table = aggregate.metrics_table(aggregate.metric_trials_table(RAW, training_table(poor_seed=1)))
     both = lambda summary: summary[summary["sub_network"] == "both"].iloc[0]  # noqa: E731

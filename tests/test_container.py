@@ -2,15 +2,17 @@
 
 containers/build.sh builds containers/Dockerfile with Podman: on the official base image when a
 registry answers, else on one made from Debian's packages with mmdebstrap (this machine). The
-quick config then runs inside the image (`snakemake --cores 2 --configfile config/quick.yaml`,
-the project mounted at /project, MNIST read-only at /mnist, no network), and its results must
-equal the local run's (conftest's quick_run) file by file, as the SLURM run's must; only the
+small study then runs inside the image (`snakemake --cores 2 --configfile config/quick.yaml
+small_study.yaml`: every rule, fewest jobs; the project mounted at /project, MNIST read-only at
+/mnist, no network), and its results must equal the local run's (conftest's small_run) file by
+file, as the SLURM run's must; only the
 Python patch version recorded with them may differ (the base image's Python). The image keeps
 the pinned versions of requirements.txt.
 
 The image stays in Podman's store under a tag that hashes its recipe, so later sessions on the
-same machine reuse it; the first build on a fresh machine takes about 4 minutes (apt packages,
-base image, about 4 GB of wheels).
+same machine reuse it. The first build on a fresh machine takes about 4 minutes (apt packages,
+base image, about 4 GB of wheels); conftest starts it in the background as soon as the session
+knows it will run this test, so that it overlaps the tests before it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, copy_project
+from conftest import IMAGE_BUILD, SMALL_STUDY, copy_project
 from results_equality import assert_same_results
 from test_environments import requirements
 
@@ -31,37 +32,19 @@ pytestmark = [pytest.mark.container, pytest.mark.slow]
 
 PODMAN = ["podman", "--runtime", "runc", "--cgroup-manager=cgroupfs"]
 LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
-PACKAGES = ("podman", "runc", "mmdebstrap")
-QUICK = ("--cores", "2", "--configfile", "config/quick.yaml", "--config", "mnist_root=/mnist")
-
-
-def _install_missing(packages: tuple[str, ...]) -> None:
-    missing = [name for name in packages if shutil.which(name) is None]
-    if not missing:
-        return
-    environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for attempt in range(3):
-        update = subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True, env=environment)
-        install = subprocess.run(
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], capture_output=True, text=True, env=environment
-        )
-        if update.returncode == 0 and install.returncode == 0:
-            return
-        time.sleep(5)
-    pytest.fail(f"apt-get install {' '.join(missing)} failed:\n{update.stderr[-2000:]}\n{install.stderr[-2000:]}")
+SMALL = ("--cores", "2", "--configfile", "config/quick.yaml", SMALL_STUDY.name, "--config", "mnist_root=/mnist")
 
 
 @pytest.fixture(scope="session")
 def image() -> str:
-    """The workflow's image in Podman's store, built by containers/build.sh unless already there."""
+    """The workflow's image in Podman's store: built (or found) by tests/prepare_image.sh, which
+    conftest started in the background when the session was collected."""
     if os.geteuid() != 0:
         pytest.skip("building the image here needs root (apt-get, podman's store); CI runs as root")
     if shutil.which("apt-get") is None:
         pytest.skip("the container test installs podman with Debian's apt-get")
-    _install_missing(PACKAGES)
-    built = subprocess.run(["bash", str(REPO / "containers" / "build.sh")], capture_output=True, text=True, timeout=1800)
-    assert built.returncode == 0, f"containers/build.sh failed:\n{built.stderr[-6000:]}"
-    return built.stdout.strip().splitlines()[-1]
+    assert IMAGE_BUILD, "conftest did not start the image build"
+    return IMAGE_BUILD[0].image()
 
 
 def _in_image(image: str, project: Path, mnist_root: Path, *command: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -74,23 +57,24 @@ def _in_image(image: str, project: Path, mnist_root: Path, *command: str, timeou
 
 @pytest.fixture(scope="session")
 def container_run(image, tmp_path_factory, mnist_root) -> tuple[Path, str]:
-    """The quick config run inside the image in a fresh copy of the project: (project, output)."""
+    """The small study run inside the image in a fresh copy of the project: (project, output)."""
     project = copy_project(tmp_path_factory.mktemp("container"))
-    run = _in_image(image, project, mnist_root, "snakemake", *QUICK)
+    shutil.copy2(SMALL_STUDY, project / SMALL_STUDY.name)
+    run = _in_image(image, project, mnist_root, "snakemake", *SMALL)
     output = run.stdout + run.stderr
     assert run.returncode == 0, f"snakemake in the image failed ({run.returncode}):\n{output[-6000:]}"
     return project, output
 
 
-def test_quick_run_in_the_image_equals_the_local_run(container_run, quick_run):
+def test_run_in_the_image_equals_the_local_run(container_run, small_run):
     project, output = container_run
     assert "Complete log(s): /project/.snakemake/log/" in output  # the run happened inside, at /project
-    assert_same_results(quick_run[0] / "results", project / "results", python_patch_may_differ=True)
+    assert_same_results(small_run[0] / "results", project / "results", python_patch_may_differ=True)
 
 
 def test_second_invocation_in_the_image_does_nothing(container_run, image, mnist_root):
     project, _ = container_run
-    again = _in_image(image, project, mnist_root, "snakemake", *QUICK, "--dry-run", timeout=300)
+    again = _in_image(image, project, mnist_root, "snakemake", *SMALL, "--dry-run", timeout=300)
     assert again.returncode == 0, again.stderr[-4000:]
     assert "Nothing to be done" in again.stdout + again.stderr
 

@@ -1,4 +1,5 @@
-"""Deep-R invariants: exactly K active, fixed signs, dormant weights exactly 0, rewiring happens."""
+"""Deep-R invariants over many steps: exactly K active in the K slots, only active parameters move,
+rewiring happens, reactivation, determinism (signs on trained checkpoints: test_trained_checkpoints.py)."""
 
 import pytest
 import torch
@@ -16,7 +17,6 @@ def make(n_hidden=20, k=30, lr=0.05, noise=0.02, seed=0):
 @pytest.mark.parametrize("k", [1, 30, 400])
 def test_invariants_hold_over_many_steps(k):
     connections, deep_r = make(k=k)
-    sign = connections.sign.clone()
     first_active = connections.active().clone()
     rewired = 0
     for step in range(300):
@@ -29,10 +29,8 @@ def test_invariants_hold_over_many_steps(k):
         assert active.flatten(1).sum(1).tolist() == [k, k], f"step {step}"
         slots = torch.zeros_like(active).view(2, -1).scatter_(1, connections.active_index, True)
         assert torch.equal(slots.view_as(active), active)  # the K slots are exactly the active connections
-        assert torch.equal(connections.sign, sign)
-        weight = connections.weight().detach()
-        assert torch.all(weight[~active] == 0)
-        assert torch.all(torch.sign(weight[active]) == sign[active])
+        # (signs and zero dormant weights follow from weight()'s definition here; they are checked
+        # on the checkpoints training really wrote in tests/test_trained_checkpoints.py)
     if k < 400:
         assert rewired > 0
         assert not torch.equal(connections.active(), first_active)

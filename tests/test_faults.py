@@ -26,6 +26,7 @@ MODEL = "results/models/plain/p=0.01/seed=0/model.pt"
 HISTORY = "results/models/plain/p=0.01/seed=0/history.csv"
 RESUME = "results/models/plain/p=0.01/seed=0/resume.pt"
 CORRELATION = "results/metrics/correlation/p=0.01/seed=0.csv"
+DATASET = Path("results/data/paired_mnist.h5")
 SMALL_STUDY = {
     "sparsity": {"grid_size": 3, "values": [0.01]},
     "n_seeds": 2,
@@ -35,22 +36,38 @@ SMALL_STUDY = {
 }
 
 
-def make_project(path: Path, mnist_root: Path, **changes) -> tuple[Path, tuple]:
-    """A copy of the project with a small study (one p, plain only, 4 epochs) and its arguments."""
+def make_project(path: Path, mnist_root: Path, data_from: Path | None = None, **changes) -> tuple[Path, tuple]:
+    """A copy of the project with a small study (one p, plain only, 4 epochs) and its arguments.
+    ``data_from``: a project whose finished dataset (file and snakemake's record of it) is reused,
+    so that a fault that has nothing to do with the data does not rebuild it."""
     project = copy_project(path)
     config = yaml.safe_load(yaml.safe_dump(SMALL_STUDY))
     for key, value in changes.items():
         config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
     (project / "study.yaml").write_text(yaml.safe_dump(config))
+    if data_from is not None:
+        shutil.copytree(data_from / DATASET.parent, project / DATASET.parent)
+        shutil.copytree(data_from / ".snakemake" / "metadata", project / ".snakemake" / "metadata")
     return project, ("--cores", "2", "--configfile", "study.yaml", "--config", f"mnist_root={mnist_root}")
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, mnist_root):
-    """The small study run once, uninterrupted: the outputs every fault is compared with."""
+    """The small study run once, uninterrupted: the outputs every fault is compared with, and the
+    dataset every other project reuses."""
     project, args = make_project(tmp_path_factory.mktemp("reference"), mnist_root)
     snakemake(project, MODEL, CORRELATION, "results/aggregate/training.csv", *args)
     return project
+
+
+@pytest.fixture
+def fresh(tmp_path, mnist_root, reference):
+    """A fresh copy of the small study with the reference's dataset: (project, arguments)."""
+    return make_project(tmp_path / "project", mnist_root, data_from=reference)
+
+
+def no_partials(project: Path) -> bool:
+    return not list((project / "results").rglob("*.partial"))
 
 
 def state(path: Path) -> dict:
@@ -94,35 +111,43 @@ def wait_for(condition, timeout: float = 120.0, every: float = 0.02) -> None:
 
 # ---------------------------------------------------------------------------------- 1. config
 
-BAD_CONFIGS = [
-    ("p = 0", {"sparsity": {"grid_size": 3, "values": [0]}}, "sparsity.values[0]", "> 0 and <= 1"),
-    ("p > 1", {"sparsity": {"grid_size": 3, "values": [0.1, 2]}}, "sparsity.values[1]", "> 0 and <= 1"),
-    ("p as a string", {"sparsity": {"grid_size": 3, "values": ["0.1"]}}, "sparsity.values[0]", "number"),
-    ("empty p list", {"sparsity": {"grid_size": 3, "values": []}}, "sparsity.values", "at least 1 item"),
-    ("negative epochs", {"training": {"epochs": {"plain": -2, "bottleneck": 7}}}, "training.epochs.plain", ">= 1"),
-    ("zero epochs", {"training": {"epochs": {"plain": 5, "bottleneck": 0}}}, "training.epochs.bottleneck", ">= 1"),
-    ("N = 0", {"model": {"n_hidden": 0}}, "model.n_hidden", ">= 1"),
-    ("unknown key", {"trainig": {"lr": 0.1}}, "trainig", "allowed keys: architectures"),
-    ("misspelled metric", {"metrics": ["bottleneck", "corelation"]}, "metrics[1]", "bottleneck, weight_mask, correlation"),
-    ("q = 0", {"weight_mask_metric": {"q": 0}}, "weight_mask_metric.q", "> 0 and < 1"),
-    ("q > 1", {"weight_mask_metric": {"q": 5}}, "weight_mask_metric.q", "> 0 and < 1"),
+# Every bad value's message is tested in-process (tests/test_config.py, one case per value); here
+# one snakemake run proves the whole path: all of them reported at once, before any job.
+BAD_CONFIG = {
+    "sparsity": {"grid_size": 3, "values": [0, 2, "0.1"]},
+    "training": {"epochs": {"plain": -2, "bottleneck": 0}},
+    "model": {"n_hidden": 0},
+    "trainig": {"lr": 0.1},
+    "metrics": ["bottleneck", "corelation"],
+    "weight_mask_metric": {"q": 5},
+}
+BAD_CONFIG_LINES = [
+    ("sparsity.values[0]", "> 0 and <= 1"),
+    ("sparsity.values[1]", "> 0 and <= 1"),
+    ("sparsity.values[2]", "number"),
+    ("training.epochs.plain", ">= 1"),
+    ("training.epochs.bottleneck", ">= 1"),
+    ("model.n_hidden", ">= 1"),
+    ("trainig", "allowed keys: architectures"),
+    ("metrics[1]", "bottleneck, weight_mask, correlation"),
+    ("weight_mask_metric.q", "> 0 and < 1"),
 ]
 
 
-@pytest.fixture(scope="module")
-def bare_project(tmp_path_factory):
-    return copy_project(tmp_path_factory.mktemp("bad_config"))
-
-
-@pytest.mark.parametrize("name, override, key, allowed", BAD_CONFIGS, ids=[case[0] for case in BAD_CONFIGS])
-def test_bad_config_stops_before_any_job(bare_project, name, override, key, allowed):
-    (bare_project / "bad.yaml").write_text(yaml.safe_dump(override))
-    result = snakemake(bare_project, "--cores", "1", "--configfile", "bad.yaml", check=False)
+def test_bad_config_stops_before_any_job(tmp_path):
+    """README "Faults": a bad config value ... stops before any job, with one line naming the key
+    and the allowed values."""
+    project = copy_project(tmp_path)
+    (project / "bad.yaml").write_text(yaml.safe_dump(BAD_CONFIG))
+    result = snakemake(project, "--cores", "1", "--configfile", "bad.yaml", check=False)
     output = result.stdout + result.stderr
     problems = [line.strip() for line in output.splitlines() if line.strip().startswith("config key ")]
-    assert result.returncode != 0
-    assert len(problems) == 1 and problems[0].startswith(f"config key {key}:") and allowed in problems[0], output[-2000:]
-    assert not (bare_project / "results").exists()
+    assert result.returncode != 0 and "Invalid configuration, nothing was run:" in output
+    assert len(problems) == len(BAD_CONFIG_LINES), output[-3000:]
+    for key, allowed in BAD_CONFIG_LINES:
+        named = [problem for problem in problems if problem.startswith(f"config key {key}:")]
+        assert len(named) == 1 and allowed in named[0], (key, problems)
+    assert not (project / "results").exists() and "Select jobs to execute" not in output
 
 
 # ---------------------------------------------------------------------------------- 2. data
@@ -149,6 +174,7 @@ def damaged_mnist(root: Path, source: Path, how: str) -> Path:
 
 @pytest.mark.parametrize("how", ["missing folder", "missing file", "truncated file", "wrong checksum"])
 def test_bad_mnist_fails_the_data_rule_naming_the_file(tmp_path, real_mnist_root, how):
+    """README "Faults": MNIST folder or a file missing, truncated, or with a wrong checksum: the data rule fails naming it; no dataset file."""
     project, _ = make_project(tmp_path / "project", real_mnist_root)
     root = damaged_mnist(tmp_path / "mnist", real_mnist_root, how)
     result = snakemake(
@@ -171,8 +197,9 @@ def test_bad_mnist_fails_the_data_rule_naming_the_file(tmp_path, real_mnist_root
 # ---------------------------------------------------------------------------------- 3. killed jobs
 
 
-def test_killed_training_job_resumes_to_the_same_weights(tmp_path, mnist_root, reference):
-    project, args = make_project(tmp_path, mnist_root)
+def test_killed_training_job_resumes_to_the_same_weights(fresh, reference):
+    """README "Faults": a training job SIGKILLed mid-epoch ... resumes it from resume.pt ... weights bitwise equal to an uninterrupted run."""
+    project, args = fresh
     run = start(project, MODEL, *args)
     resume, model = project / RESUME, project / MODEL
     wait_for(lambda: resume.exists() and len(torch.load(resume, weights_only=True)["history"]) == 2)
@@ -190,10 +217,33 @@ def test_killed_training_job_resumes_to_the_same_weights(tmp_path, mnist_root, r
         pd.read_csv(project / HISTORY).drop(columns="seconds"), pd.read_csv(reference / HISTORY).drop(columns="seconds")
     )
     assert not resume.exists()
+    assert no_partials(project)
 
 
-def test_killed_snakemake_leaves_incomplete_job_that_the_same_command_resumes(tmp_path, mnist_root, reference):
-    project, args = make_project(tmp_path, mnist_root)
+def test_resume_file_of_other_code_is_not_continued(fresh, reference):
+    """README "Faults": a training job killed, then the training code ... changed: the old resume.pt is not continued.
+
+    A killed training leaves resume.pt; the training code is then edited (here only a comment,
+    so the final weights can be compared): the rerun must not continue the old state."""
+    project, args = fresh
+    run = start(project, MODEL, *args)
+    wait_for(lambda: (project / RESUME).exists())
+    for pid in job_processes(project, "train_model"):
+        os.kill(pid, signal.SIGKILL)
+    run.communicate(timeout=120)
+    assert (project / RESUME).exists() and not (project / MODEL).exists()
+    with open(project / "src/extreme_sparsity/training.py", "a") as module:
+        module.write("# edited after the kill\n")
+    snakemake(project, MODEL, *args)
+    log = (project / "results/logs/train_model/plain/p=0.01/seed=0.log").read_text()
+    assert f"not resuming from {RESUME}: it was written by another run (other code)" in log, log
+    assert "resuming after epoch" not in log
+    assert same_tensors(state(project / MODEL), state(reference / MODEL))
+
+
+def test_killed_snakemake_leaves_incomplete_job_that_the_same_command_resumes(fresh, reference):
+    """README "Faults": snakemake itself killed during training ... refused with the lock message; after --unlock the same command resumes, to the same weights."""
+    project, args = fresh
     run = start(project, MODEL, *args)
     wait_for(lambda: (project / RESUME).exists())
     os.killpg(run.pid, signal.SIGKILL)  # snakemake and its job, as a node failure would
@@ -210,9 +260,11 @@ def test_killed_snakemake_leaves_incomplete_job_that_the_same_command_resumes(tm
 
 
 @pytest.mark.parametrize("target, script", [(CORRELATION, "correlation_metric"), ("results/aggregate/training.csv", "summarize_training")])
-def test_killed_metric_or_aggregation_job_reruns_to_identical_output(tmp_path, mnist_root, reference, target, script):
-    project, args = make_project(tmp_path, mnist_root)
-    snakemake(project, MODEL, "results/models/plain/p=0.01/seed=1/model.pt", *args)  # everything upstream
+def test_killed_metric_or_aggregation_job_reruns_to_identical_output(fresh, reference, target, script):
+    """README "Faults": a metric or aggregation job killed: no output is left; the rerun writes output identical to an uninterrupted run."""
+    project, args = fresh
+    shutil.copytree(reference / "results", project / "results", dirs_exist_ok=True)  # everything upstream
+    (project / target).unlink()
     run = start(project, target, *args)
     wait_for(lambda: job_processes(project, script), every=0.005)
     for pid in job_processes(project, script):
@@ -220,32 +272,17 @@ def test_killed_metric_or_aggregation_job_reruns_to_identical_output(tmp_path, m
     run.communicate(timeout=60)
     assert run.returncode != 0 and not (project / target).exists()
     snakemake(project, target, *args)
+    assert no_partials(project)
     columns = lambda frame: frame.drop(columns=[c for c in ("software",) if c in frame])  # noqa: E731
     pd.testing.assert_frame_equal(columns(pd.read_csv(project / target)), columns(pd.read_csv(reference / target)))
-
-
-def test_outputs_never_appear_half_written(tmp_path, mnist_root):
-    project, args = make_project(tmp_path, mnist_root)
-    run = start(project, MODEL, CORRELATION, *args)
-    seen = {}
-    while run.poll() is None:
-        for name in (MODEL, HISTORY, CORRELATION):
-            path = project / name
-            if name not in seen and path.exists():
-                if name == MODEL:
-                    seen[name] = len(torch.load(path, weights_only=True)["model_state"])
-                else:
-                    seen[name] = len(pd.read_csv(path))
-        time.sleep(0.01)
-    assert run.returncode == 0, run.stdout.read()
-    assert seen == {MODEL: len(state(project / MODEL)), HISTORY: 4, CORRELATION: len(pd.read_csv(project / CORRELATION))}
 
 
 # ---------------------------------------------------------------------------------- 4. divergence
 
 
-def test_diverging_training_fails_with_p_seed_epoch_and_value(tmp_path, mnist_root):
-    project, args = make_project(tmp_path, mnist_root, training={"optimizer": "sgd", "lr": 1e38})
+def test_diverging_training_fails_with_p_seed_epoch_and_value(tmp_path, mnist_root, reference):
+    """README "Faults": training diverges: the job fails naming p, seed, epoch and value; no checkpoint."""
+    project, args = make_project(tmp_path, mnist_root, data_from=reference, training={"optimizer": "sgd", "lr": 1e38})
     result = snakemake(project, MODEL, *args, check=False)
     assert result.returncode != 0
     assert "training diverged at p=0.01, seed=0, epoch=1: training loss = nan" in result.stderr
@@ -265,9 +302,10 @@ class RunsCode:
         return (Path.touch, (self.marker,))
 
 
-def test_checkpoint_that_would_run_code_is_refused(tmp_path, mnist_root, reference):
-    project, args = make_project(tmp_path, mnist_root)
-    shutil.copytree(reference / "results", project / "results")
+def test_checkpoint_that_would_run_code_is_refused(fresh, reference, tmp_path):
+    """README "Faults": a checkpoint ... replaced by a pickle that would run code: refused; the code never runs."""
+    project, args = fresh
+    shutil.copytree(reference / "results", project / "results", dirs_exist_ok=True)
     marker = tmp_path / "code-was-run"
     with open(project / MODEL, "wb") as handle:
         pickle.dump({"model_state": RunsCode(marker)}, handle)
@@ -278,11 +316,11 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path, mnist_root, referen
     assert not marker.exists() and not (project / CORRELATION).exists()
 
 
-def test_unexpected_error_lands_in_the_jobs_log(tmp_path, mnist_root, reference):
-    """Issue 14: a job that fails with an error no message was written for leaves its traceback in
-    the job's log file, not only on the terminal."""
-    project, args = make_project(tmp_path, mnist_root)
-    shutil.copytree(reference / "results", project / "results")
+def test_unexpected_error_lands_in_the_jobs_log(fresh, reference):
+    """README "Faults": a job fails with an error nobody wrote a message for: the job's log ends with
+    the traceback, which the terminal shows too; no output."""
+    project, args = fresh
+    shutil.copytree(reference / "results", project / "results", dirs_exist_ok=True)
     torch.save({"model_state": {}}, project / MODEL)  # a safe file that is not a trained model
     (project / CORRELATION).unlink()
     result = snakemake(project, CORRELATION, *args, check=False)
@@ -295,8 +333,9 @@ def test_unexpected_error_lands_in_the_jobs_log(tmp_path, mnist_root, reference)
     assert not (project / CORRELATION).exists()
 
 
-def test_resume_file_that_would_run_code_is_refused(tmp_path, mnist_root):
-    project, args = make_project(tmp_path, mnist_root)
+def test_resume_file_that_would_run_code_is_refused(fresh, tmp_path):
+    """README "Faults": ... or resume.pt replaced by a pickle that would run code: refused."""
+    project, args = fresh
     marker = tmp_path / "code-was-run"
     (project / RESUME).parent.mkdir(parents=True)
     torch.save({"run_id": RunsCode(marker)}, project / RESUME)
@@ -308,8 +347,9 @@ def test_resume_file_that_would_run_code_is_refused(tmp_path, mnist_root):
 # ---------------------------------------------------------------------------------- 6. determinism
 
 
-def test_same_seed_same_numbers_other_seed_other_network(tmp_path, mnist_root, reference):
-    project, args = make_project(tmp_path, mnist_root)
+def test_same_seed_same_numbers_other_seed_other_network(fresh, reference):
+    """README "Faults": the same (architecture, p, seed) twice: identical tensors and metric values; another seed, other weights and connections."""
+    project, args = fresh
     other_seed = "results/models/plain/p=0.01/seed=1/model.pt"
     snakemake(project, MODEL, CORRELATION, other_seed, *args)
     assert same_tensors(state(project / MODEL), state(reference / MODEL))
@@ -322,8 +362,9 @@ def test_same_seed_same_numbers_other_seed_other_network(tmp_path, mnist_root, r
 # ---------------------------------------------------------------------------------- 7. concurrency
 
 
-def test_second_run_in_the_same_folder_is_refused_by_the_lock(tmp_path, mnist_root, reference):
-    project, args = make_project(tmp_path, mnist_root)
+def test_second_run_in_the_same_folder_is_refused_by_the_lock(fresh, reference):
+    """README "Faults": a second snakemake started in the same folder is refused with the lock message; the first completes untouched."""
+    project, args = fresh
     first = start(project, MODEL, *args)
     wait_for(lambda: any((project / ".snakemake" / "locks").glob("*")) if (project / ".snakemake" / "locks").exists() else False)
     second = snakemake(project, MODEL, *args, check=False)

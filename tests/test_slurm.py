@@ -2,12 +2,13 @@
 
 The session starts a single-node cluster (tests/slurm/start.sh: slurmctld, slurmd, munge, and
 slurmdbd on MariaDB so that sacct answers) and stops every daemon it started at the end, even on
-failure. One run of the quick config goes through the slurm/ profile exactly as a user types it
+failure. One run of the small study (tests/small_study.yaml on config/quick.yaml: every rule,
+fewest jobs) goes through the slurm/ profile exactly as a user types it
 (`snakemake --profile slurm`, partition and account from SBATCH_PARTITION / SBATCH_ACCOUNT),
 plus tests/slurm/profile for short status polling. While it runs, a training job that has
 finished an epoch is cancelled with scancel; the run must resubmit it, the new job must resume
 from that epoch, and the run must finish. The results must then equal those of the
-local `--cores 2` run of the same config (conftest's quick_run), and a second invocation must
+local `--cores 2` run of the same config (conftest's small_run), and a second invocation must
 have nothing to do. Every snakemake call runs under `timeout -k`: a plugin waiting on a status
 command that never answers ignores SIGTERM.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, copy_project
+from conftest import REPO, SMALL_STUDY, copy_project
 from results_equality import assert_same_results, result_files
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
@@ -34,7 +35,7 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 SLURM_DIR = REPO / "tests" / "slurm"
 TEST_PROFILE = SLURM_DIR / "profile"
 PARTITION, ACCOUNT = "debug", "ci"
-RUN_TIMEOUT = 900  # seconds for one snakemake run; the quick config takes ~5 min here
+RUN_TIMEOUT = 900  # seconds for one snakemake run; the small study takes a few minutes here
 
 
 @pytest.fixture(scope="session")
@@ -121,11 +122,12 @@ def _sacct(since: str, run_id: str, fields: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def slurm_run(slurm_cluster, quick_run, tmp_path_factory, mnist_root) -> SlurmRun:
-    """The quick config through `--profile slurm`, one training job cancelled mid-run."""
-    # quick_run (local, --cores 2) is requested first so that the two runs never share the cores.
+def slurm_run(slurm_cluster, small_run, tmp_path_factory, mnist_root) -> SlurmRun:
+    """The small study through `--profile slurm`, one training job cancelled mid-run."""
+    # small_run (local, --cores 2) is requested first so that the two runs never share the cores.
     project = copy_project(tmp_path_factory.mktemp("slurm"))
-    args = ("--profile", "slurm", "--profile", str(TEST_PROFILE), "--configfile", "config/quick.yaml")
+    shutil.copy2(SMALL_STUDY, project / SMALL_STUDY.name)
+    args = ("--profile", "slurm", "--profile", str(TEST_PROFILE), "--configfile", "config/quick.yaml", SMALL_STUDY.name)
     args += ("--config", f"mnist_root={mnist_root}")
     log_path = project / "snakemake.log"
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 60))
@@ -166,7 +168,7 @@ def slurm_run(slurm_cluster, quick_run, tmp_path_factory, mnist_root) -> SlurmRu
     assert cancelled is not None, "no training job was seen between two epochs, to be cancelled"
     submissions = _submissions(log)
     run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
-    print(f"\nquick config through SLURM: {seconds:.0f} s, {len(submissions)} sbatch submissions", file=sys.stderr)
+    print(f"\nsmall study through SLURM: {seconds:.0f} s, {len(submissions)} sbatch submissions", file=sys.stderr)
     return SlurmRun(project, args, log, run_id, submissions, cancelled, submissions[cancelled].parent, seconds, since)
 
 
@@ -197,8 +199,8 @@ def test_every_job_went_through_sbatch(slurm_run):
         assert f"results/{path}" in produced, f"results/{path} was not written by a SLURM job"
 
 
-def test_results_equal_a_local_run(slurm_run, quick_run):
-    assert_same_results(quick_run[0] / "results", slurm_run.project / "results")
+def test_results_equal_a_local_run(slurm_run, small_run):
+    assert_same_results(small_run[0] / "results", slurm_run.project / "results")
 
 
 def test_cancelled_job_was_resubmitted(slurm_run):

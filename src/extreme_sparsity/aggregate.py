@@ -92,7 +92,12 @@ def trial_noise(trials: pd.DataFrame) -> pd.DataFrame:
             rows.append(_noise_row(architecture, metric, p, frame, within, between))
         within, between = np.mean(variances, axis=0)
         rows.append(_noise_row(architecture, metric, np.nan, by_metric, within, between))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=NOISE_COLUMNS)  # the columns even with one trial (no rows)
+
+
+NOISE_COLUMNS = [
+    "architecture", "metric", "p", "n_trials", "n_seeds", "trial_sd", "seed_sd", "trial_sd_of_mean", "trials_needed",
+]
 
 
 def _noise_row(architecture: str, metric: str, p: float, frame: pd.DataFrame, within: float, between: float) -> dict:

@@ -1,6 +1,8 @@
 """Write results atomically: a temporary name in the same folder, then one rename.
 
-A killed job therefore never leaves a file that looks complete.
+A killed job therefore never leaves a file that looks complete. What it does leave, a hidden
+``.<name>.<random>.partial``, is removed by the next write of the same file (one writer per
+result at a time: snakemake runs one job per output).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -18,6 +21,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in leftover_partials(target):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     os.close(handle)
     try:
@@ -27,6 +33,15 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+
+
+def leftover_partials(path: str | os.PathLike) -> list[Path]:
+    """Temporary files that writers of ``path`` left behind (killed before their rename)."""
+    target = Path(path)
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.[A-Za-z0-9_]+\.partial")
+    if not target.parent.is_dir():
+        return []
+    return sorted(entry for entry in target.parent.iterdir() if pattern.fullmatch(entry.name))
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

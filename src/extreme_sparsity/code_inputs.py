@@ -7,6 +7,7 @@ rerun when a module the script imports, directly or through other modules, chang
 from __future__ import annotations
 
 import ast
+import hashlib
 from pathlib import Path
 from typing import Iterator
 
@@ -62,3 +63,13 @@ def package_files_imported_by(script: str | Path, package_dir: str | Path) -> li
                     seen.add(module)
                     pending.append(module)
     return sorted(str(path) for path in seen)
+
+
+def digest(files: list[str] | tuple[str, ...]) -> str:
+    """Hash of the contents of package modules, each named by its path inside the package: the
+    same code gives the same digest wherever the project lies."""
+    package_dir = Path(__file__).resolve().parent
+    hashed = hashlib.sha256()
+    for path in sorted(Path(f).resolve() for f in files):
+        hashed.update(path.relative_to(package_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return hashed.hexdigest()[:16]

@@ -161,6 +161,12 @@ def _check_file(handle: h5py.File, path: str | Path, mean: float, std: float) ->
         )
 
 
+def attributes(path: str | Path) -> dict[str, object]:
+    """The file's provenance attributes (format, task, normalisation, data seed, ...) as plain values."""
+    with h5py.File(path, "r") as handle:
+        return {key: value.item() if hasattr(value, "item") else str(value) for key, value in sorted(handle.attrs.items())}
+
+
 def load_splits(path: str | Path, mean: float, std: float, *splits: str) -> tuple[PairedDigits, ...]:
     """The named splits of the paired-digit file, normalised; (train, test) when none is named."""
     return tuple(load(path, split, mean, std) for split in splits or ("train", "test"))

@@ -8,9 +8,13 @@ import numpy as np
 def specialization(own: float, other: float) -> float:
     """M_spec = (own - other) / (own + other), from -1 (other digit) to 1 (own digit).
 
+    Equation (8) assumes M >= 0 (accuracies, shares); a correlation can be negative, and then
+    own + other can be 0 or negative and the ratio leaves [-1, 1] or flips its sign. The
+    denominator is therefore |own| + |other|: equation (8) itself wherever both are >= 0, and
+    otherwise still in [-1, 1], positive exactly when own > other (README, Fidelity notes).
     When both values are 0 the measure is undefined; it is reported as 0 (no preference).
     """
-    total = own + other
+    total = abs(own) + abs(other)
     if total == 0:
         return 0.0
     return float((own - other) / total)

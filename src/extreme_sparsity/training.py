@@ -144,6 +144,13 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def run_identity(model_config: ModelConfig, config: TrainingConfig, **more: object) -> dict[str, str]:
+    """What a resume file must match to be continued, part by part ({part: fingerprint}): the model
+    and the training settings, and each part of ``more`` (the workflow adds the data and the code)."""
+    parts = {"model": model_config, "training": config, **more}
+    return {name: fingerprint(value) for name, value in parts.items()}
+
+
 def _check_finite(value: float, what: str, model_config: ModelConfig, config: TrainingConfig, epoch: int) -> None:
     if not math.isfinite(value):
         raise TrainingDiverged(
@@ -199,12 +206,13 @@ def train(
     validation_data: PairedDigits,
     test_data: PairedDigits,
     resume_path: str | Path | None = None,
-    run_id: str = "",
+    identity: dict[str, str] | None = None,
     log=print,
     device: str = "cpu",
 ) -> TrainingResult:
     """Train one model until the stopping rule says so; resumes from ``resume_path`` when it holds
-    a state of the same run.
+    a state of the same run: the same ``identity`` (default: ``run_identity`` of the two configs).
+    A state of another run is never continued: the log names the parts that differ.
 
     The validation pairs decide when to stop and which epoch is kept; the test pairs are only
     measured and logged, never used for a decision. Every random draw comes from CPU generators,
@@ -221,11 +229,11 @@ def train(
     )
     history: list[EpochRecord] = []
     best = {"accuracy": -math.inf, "epoch": 0, "state": None}
-    run_id = run_id or fingerprint(model_config, config)
+    identity = identity or run_identity(model_config, config)
 
     if resume_path is not None and Path(resume_path).exists():
         state = load_trusted(resume_path)
-        if state.get("run_id") == run_id:
+        if state.get("identity") == identity:
             model.load_state_dict(state["model"])  # (load_trusted maps to the CPU; copied onto device)
             optimizer.load_state_dict(state["optimizer"])
             deep_r.load_state_dict(state["deep_r"])
@@ -235,7 +243,12 @@ def train(
             best = state["best"]
             log(f"resuming after epoch {len(history)} from {resume_path}")
         else:
-            log(f"ignoring {resume_path}: it belongs to another configuration")
+            stored = state.get("identity") if isinstance(state.get("identity"), dict) else {}
+            differing = [part for part in identity if stored.get(part) != identity[part]] or ["parts"]
+            log(
+                f"not resuming from {resume_path}: it was written by another run (other {', '.join(differing)}); "
+                "training starts from epoch 1 and will overwrite it"
+            )
 
     reason = stop_reason([r.validation_accuracy for r in history], config) if history else None
     while reason is None:
@@ -266,7 +279,7 @@ def train(
         if resume_path is not None and reason is None:
             save_atomic(
                 {
-                    "run_id": run_id,
+                    "identity": identity,
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "deep_r": deep_r.state_dict(),

@@ -1,5 +1,6 @@
 # Config validation, wildcard constraints and the input functions the rules share.
 
+import os
 import sys
 from pathlib import Path
 
@@ -35,10 +36,15 @@ wildcard_constraints:
 
 def code_of(script):
     """The package modules a rule's script imports (transitively): declared as inputs, so that
-    editing one of them reruns exactly the rules that run it."""
-    return package_files_imported_by(
-        Path(workflow.basedir) / "workflow" / "scripts" / script, PACKAGE
-    )
+    editing one of them reruns exactly the rules that run it. Relative to the working directory,
+    as every other input: a project moved elsewhere, results and .snakemake with it, reruns nothing.
+    """
+    return [
+        os.path.relpath(path)
+        for path in package_files_imported_by(
+            Path(workflow.basedir) / "workflow" / "scripts" / script, PACKAGE
+        )
+    ]
 
 
 def trained_model(architecture, p, seed):

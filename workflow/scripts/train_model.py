@@ -3,7 +3,7 @@
 from dataclasses import asdict
 from pathlib import Path
 
-from extreme_sparsity import checkpoint, dataset, jobs, settings, training
+from extreme_sparsity import checkpoint, code_inputs, dataset, jobs, settings, training
 from extreme_sparsity.atomic import write_csv_rows
 from extreme_sparsity.versions import software_versions
 
@@ -16,7 +16,13 @@ with jobs.job(snakemake.log[0], snakemake.threads) as log:
     splits = dataset.load_splits(snakemake.input.dataset, params.data["mean"], params.data["std"], *dataset.SPLITS)
     # Beside the checkpoint, so that a variant's resume file lives in its own results folder.
     resume = Path(snakemake.output.model).with_name("resume.pt")
-    result = training.train(model_config, training_config, *splits, resume, log=log, device=params.device)
+    # A resume file is continued only by a run of the same settings, data and training code.
+    identity = training.run_identity(
+        model_config, training_config,
+        data={"settings": params.data, "file": dataset.attributes(snakemake.input.dataset)},
+        code=code_inputs.digest(snakemake.input.code),
+    )
+    result = training.train(model_config, training_config, *splits, resume, identity, log=log, device=params.device)
 
     identity = {"architecture": w.architecture, "p": float(w.p), "seed": int(w.seed)}
     history = [
