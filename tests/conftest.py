@@ -141,18 +141,27 @@ class ImageBuild:
         return self.stdout.read_text().strip().splitlines()[-1]
 
     def stop(self) -> None:
+        """At the end of a session that did not wait for it: SIGTERM first (apt and podman clean up)."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, 9)
-            self.process.wait()
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()
 
 
 IMAGE_BUILD: list[ImageBuild] = []
 
 
 def pytest_collection_modifyitems(session, config, items):
-    wanted = any(item.path.name == "test_container.py" for item in items)
-    if wanted and os.geteuid() == 0 and shutil.which("apt-get") and not IMAGE_BUILD:
-        IMAGE_BUILD.append(ImageBuild())
+    """Start the image build now and run the container test last, so that the build overlaps as
+    many tests as possible (and the small study it compares with is already run by then)."""
+    container = [item for item in items if item.path.name == "test_container.py"]
+    if container:
+        items[:] = [item for item in items if item.path.name != "test_container.py"] + container
+        if os.geteuid() == 0 and shutil.which("apt-get") and not IMAGE_BUILD and not config.option.collectonly:
+            IMAGE_BUILD.append(ImageBuild())
 
 
 def pytest_sessionfinish(session, exitstatus):
