@@ -366,8 +366,17 @@ def test_second_run_in_the_same_folder_is_refused_by_the_lock(fresh, reference):
     """README "Faults": a second snakemake started in the same folder is refused with the lock message; the first completes untouched."""
     project, args = fresh
     first = start(project, MODEL, *args)
-    wait_for(lambda: any((project / ".snakemake" / "locks").glob("*")) if (project / ".snakemake" / "locks").exists() else False)
-    second = snakemake(project, MODEL, *args, check=False)
+    wait_for(lambda: job_processes(project, "train_model"))
+    # The first run's training job is paused while the second starts, so that the first holds its
+    # lock for sure however long the second takes to start.
+    paused = job_processes(project, "train_model")
+    for pid in paused:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        second = snakemake(project, MODEL, *args, check=False)
+    finally:
+        for pid in paused:
+            os.kill(pid, signal.SIGCONT)
     assert second.returncode != 0 and "Directory cannot be locked" in second.stdout + second.stderr
     output, _ = first.communicate(timeout=300)
     assert first.returncode == 0, output[-3000:]
