@@ -93,10 +93,4 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_nothing(tmp_path):
             1 / 0
     assert target.read_text() == "old" and sorted(tmp_path.iterdir()) == [target]
     mode = target.stat().st_mode & 0o777
-    assert mode == 0o666 & ~_umask(), oct(mode)  # readable by the group, as a plain open() makes it
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    assert mode == 0o666 & ~atomic._umask(), oct(mode)  # readable by the group, as a plain open() makes it
