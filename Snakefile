@@ -29,3 +29,4 @@ rule all:
 
 
 include: "workflow/rules/variants.smk"
+include: "workflow/rules/attribution.smk"

@@ -131,3 +131,17 @@ def test_bottleneck_trials_and_steps_trained_together_equal_one_at_a_time():
     assert len(course) == config.n_steps and all(len(trials) == 2 for trials in course)
     for trial in range(2):  # t = T is the metric itself
         np.testing.assert_allclose(course[-1][trial], together[trial], atol=1.01 / len(test))
+
+
+def test_the_loss_of_the_last_step_is_the_bottleneck_loss_and_accuracy_is_unchanged():
+    train, test = coded_digits(400, seed=5), coded_digits(150, seed=6)
+    model = build_model(ModelConfig(sparsity=0.05, n_hidden=N_HIDDEN, n_inputs=N_INPUTS, bottleneck=5, init_bound=0.3), 4)
+    settings = bottleneck.BottleneckSettings(epochs=2, batch_size=64, trials=2, lr_decay=0.9)
+    readouts = bottleneck.bottleneck_readouts(model, train, test, settings, seed=3)
+    accuracy = bottleneck.bottleneck_metric(model, train, test, settings, seed=3)
+    assert all(np.array_equal(r.accuracy, a) for r, a in zip(readouts, accuracy))
+    assert all((r.loss > 0).all() and r.loss.shape == (2, 2) for r in readouts)
+    course = bottleneck.bottleneck_time_course_readouts(model, train, test, settings, seed=3)
+    for last, final in zip(course[-1], readouts):
+        np.testing.assert_allclose(last.loss, final.loss, rtol=1e-5)
+        np.testing.assert_allclose(last.accuracy, final.accuracy, atol=1.01 / len(test))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from extreme_sparsity.claims import CLAIM_IDS, COLUMNS, check_claims, rise_fraction, spearman
+from extreme_sparsity.claims import CLAIM_IDS, COLUMNS, architecture_of, check_claims, rise_fraction, spearman
 
 GRID = [float(f"{p:.4g}") for p in np.logspace(-4, 0, 10)]  # 1e-4, 2.783e-4, ..., 0.01668, ..., 0.3594, 1
 SETTINGS = {
@@ -48,7 +48,7 @@ def make_tables(curves: dict[str, Callable[[float], float]], noise: float = 0.0,
     mask_accuracy = mask_accuracy or {}
     metric_rows, models = [], set()
     for metric, curve in curves.items():
-        architecture = "bottleneck" if metric == "bottleneck" else "plain"
+        architecture = architecture_of(metric)
         for p in p_grid:
             for seed_label in range(n_seeds):
                 models.add((architecture, p, seed_label))
@@ -438,3 +438,43 @@ def test_a_metric_on_the_wrong_architecture_is_not_counted():
     mixed = check((pd.concat([metrics, stray], ignore_index=True), training, modularity))
     assert row(mixed, "b", "correlation")["value"] == pytest.approx(-math.log10(0.01668) / 4)
     assert row(mixed, "b", "correlation")["n_models"] == 50
+
+
+# --- best k of n models and the loss-based bottleneck metric ------------------------------------------------
+
+
+def test_only_selected_rows_count_in_the_metric_claims_but_not_in_e1_e2():
+    def accuracy(architecture, p, seed):
+        return 0.5 if seed == 0 else 0.95
+
+    clean = make_tables({"bottleneck": late, "weight_mask": log_linear}, n_seeds=4)
+    metrics, training, modularity = make_tables({"bottleneck": late, "weight_mask": log_linear}, n_seeds=4,
+                                                accuracy=accuracy)
+    left_out = (metrics["seed"] == 0) & (metrics["metric"] == "bottleneck")
+    metrics.loc[left_out & (metrics["p"] >= 0.01) & (metrics["p"] < 1), "specialization"] = 2.0
+    selected = metrics.assign(selected=~left_out)
+    result, all_counted = check((selected, training, modularity)), check((metrics, training, modularity))
+    reference = check((clean[0][~left_out], *clean[1:]))
+    for claim, metric, n_models in (("a", "bottleneck", 30), ("b", "bottleneck", 30), ("d", "bottleneck", 30),
+                                    ("a", "weight_mask", 40), ("d", "weight_mask", 40)):
+        assert row(result, claim, metric)["value"] == pytest.approx(row(reference, claim, metric)["value"])
+        assert row(result, claim, metric)["n_models"] == n_models
+    assert row(result, "b", "bottleneck")["result"] == "holds"
+    assert row(all_counted, "b", "bottleneck")["result"] == "fails"
+    for claim in ("e1", "e2"):  # every trained model is still judged
+        assert row(result, claim)["value"] == row(all_counted, claim)["value"]
+        assert row(result, claim)["n_models"] == 40 + 40
+    both_filters = check((selected.assign(performs_well=selected["seed"] != 1), training, modularity),
+                         exclude_poor_models=True)
+    assert row(both_filters, "a", "bottleneck")["n_models"] == 20 and row(both_filters, "a", "weight_mask")["n_models"] == 30
+
+
+def test_the_loss_based_bottleneck_metric_is_judged_like_the_bottleneck_metric_and_leaves_c1_alone():
+    curves = {"bottleneck": late, "weight_mask": log_linear, "correlation": late}
+    without = check(make_tables(curves, noise=0.02))
+    with_loss = check(make_tables({**curves, "bottleneck_loss": early}, noise=0.02))
+    assert {"a", "b", "d"} <= set(with_loss.loc[with_loss["metric"] == "bottleneck_loss", "claim"])
+    assert row(with_loss, "a", "bottleneck_loss")["n_models"] == 50
+    assert row(with_loss, "b", "bottleneck_loss")["result"] == "fails"  # it rises early
+    assert row(with_loss, "c1", "weight_mask")["statistic"] == row(without, "c1", "weight_mask")["statistic"]
+    assert row(with_loss, "c1", "weight_mask")["result"] == "holds"

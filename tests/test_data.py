@@ -148,3 +148,20 @@ def test_stored_inputs_are_the_normalised_images_and_a_file_of_other_settings_is
         handle.attrs["format_version"] = 3
     with pytest.raises(DatasetMismatch, match="format version 3"):
         dataset.load(old, "train", 0.1307, 0.3081)
+
+
+def test_without_the_exclusion_the_file_keeps_every_pair_and_records_it(tmp_path):
+    files = mnist.ensure_files(write_tiny_mnist(tmp_path / "mnist", n_train=1100), download=False)
+    every = task.task_for(1, exclude_pairs=False)
+    dataset.write(tmp_path / "every.h5", dataset.pair_mnist(files, seed=0, n_validation=100, task=every), {}, task=every)
+    dataset.write(tmp_path / "kept.h5", dataset.pair_mnist(files, seed=0, n_validation=100), {}, task=task.PARITY)
+    sizes = {"train": 1000, "validation": 100, "test": 200}  # one pair per image
+    with h5py.File(tmp_path / "every.h5") as handle, h5py.File(tmp_path / "kept.h5") as kept:
+        assert not handle.attrs["exclude_pairs"] and kept.attrs["exclude_pairs"]
+        assert handle.attrs["task_bits"] == kept.attrs["task_bits"] == "1"
+        for split, size in sizes.items():
+            digits = handle[split]["digits"][()]
+            assert len(digits) == size and task.is_excluded(digits[:, 0], digits[:, 1]).any()
+            assert np.array_equal(handle[split]["target"][()], task.global_target(digits[:, 0], digits[:, 1]))
+            assert len(kept[split]["digits"]) < size
+    assert dataset.attributes(tmp_path / "every.h5")["exclude_pairs"] is False

@@ -215,3 +215,117 @@ def test_supermask_control_is_clearly_below_the_trained_network(real_mnist_root,
     _, trained_accuracy = weight_mask.weight_mask_metric(trained, train, test, settings, seed=0)
     _, control_accuracy = weight_mask.weight_mask_metric(untrained, train, test, settings, seed=0)
     assert trained_accuracy.min() > control_accuracy.max() + 0.15
+
+
+# --- the bottleneck metric by its test loss, and the retraining's lr decay ----------------------------------
+
+
+def test_loss_specialization_by_hand():
+    loss = np.array([[0.5, 2.0], [1.5, 0.25]])  # L[n, k]
+    assert bottleneck.loss_specialization(loss) == pytest.approx([(2.0 - 0.5) / 2.5, (1.5 - 0.25) / 1.75])
+    assert bottleneck.loss_specialization([[2.0, 0.5], [0.3, 0.3]]) == pytest.approx([-0.6, 0.0])
+    assert bottleneck.loss_specialization(np.zeros((2, 2))) == [0.0, 0.0]
+    rows = bottleneck.readout_rows(bottleneck.Readouts(np.array([[0.9, 0.2], [0.3, 0.8]]), loss), trial=2)
+    by_metric = {metric: [row for row in rows if row["metric"] == metric] for metric in ("bottleneck", "bottleneck_loss")}
+    assert [row["value"] for row in by_metric["bottleneck_loss"] if row["quantity"] == "loss"] == [0.5, 2.0, 1.5, 0.25]
+    assert [row["value"] for row in by_metric["bottleneck_loss"] if row["quantity"] == "specialization"] == pytest.approx(
+        bottleneck.loss_specialization(loss))
+    assert [row["value"] for row in by_metric["bottleneck"] if row["quantity"] == "specialization"] == pytest.approx(
+        [0.7 / 1.1, 0.5 / 1.1])
+    assert {row["trial"] for row in rows} == {2} and len(rows) == 12
+
+
+def readout_problem(n_train=100, n_test=60, size=3, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    digits = lambda n: torch.randint(0, 10, (n, 2), generator=generator)  # noqa: E731
+    return torch.randn(n_train, 2, size, generator=generator), digits(n_train), torch.randn(n_test, 2, size, generator=generator), digits(n_test)
+
+
+def test_readouts_report_the_mean_test_cross_entropy_of_each_readout():
+    """With lr = 0 the readouts keep their initial draws, so accuracy and loss follow by hand."""
+    train_states, train_digits, test_states, test_digits = readout_problem()
+    settings = bottleneck.BottleneckSettings(epochs=1, lr=0.0, batch_size=50)
+    (readouts,) = bottleneck.retrain_readouts_together(
+        [(train_states, test_states, torch.Generator().manual_seed(4))], train_digits, test_digits, settings)
+    generator = torch.Generator().manual_seed(4)
+    weight = torch.empty(2, 2, 10, 3).uniform_(-0.1, 0.1, generator=generator)
+    bias = torch.empty(2, 2, 10).uniform_(-0.1, 0.1, generator=generator)
+    for n in range(2):
+        for k in range(2):
+            logits = test_states[:, n] @ weight[n, k].T + bias[n, k]
+            expected = torch.nn.functional.cross_entropy(logits, test_digits[:, k]).item()
+            assert readouts.loss[n, k] == pytest.approx(expected, rel=1e-5)
+            assert readouts.accuracy[n, k] == pytest.approx((logits.argmax(1) == test_digits[:, k]).float().mean().item())
+    zero = bottleneck.retrain_readouts_together(  # zero readouts: every class equally likely, loss ln 10
+        [(train_states, test_states, torch.Generator())], train_digits, test_digits,
+        bottleneck.BottleneckSettings(epochs=1, lr=0.0, init_bound=0.0))[0]
+    np.testing.assert_allclose(zero.loss, np.full((2, 2), np.log(10)), rtol=1e-6)
+
+
+def test_readout_lr_decays_by_gamma_each_epoch_and_none_keeps_todays_constant_lr(monkeypatch):
+    problem = readout_problem()
+    seen = []
+    step = torch.optim.Adadelta.step
+
+    def recording_step(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adadelta, "step", recording_step)
+
+    def retrain(lr_decay):
+        seen.clear()
+        settings = bottleneck.BottleneckSettings(epochs=4, lr=0.5, batch_size=50, lr_decay=lr_decay)
+        train_states, train_digits, test_states, test_digits = problem
+        (readouts,) = bottleneck.retrain_readouts_together(
+            [(train_states, test_states, torch.Generator().manual_seed(1))], train_digits, test_digits, settings)
+        return readouts, list(seen)
+
+    decayed, lrs = retrain(0.5)
+    assert lrs == [0.5, 0.5, 0.25, 0.25, 0.125, 0.125, 0.0625, 0.0625]  # 2 batches per epoch, epoch k: lr * 0.5**k
+    assert [bottleneck.BottleneckSettings(lr=0.5, lr_decay=0.9).epoch_lr(k) for k in (0, 3)] == [0.5, 0.5 * 0.9**3]
+    constant, lrs = retrain(None)
+    assert lrs == [0.5] * 8
+    unit, _ = retrain(1.0)
+    assert np.array_equal(constant.accuracy, unit.accuracy) and np.array_equal(constant.loss, unit.loss)
+    assert not np.array_equal(constant.loss, decayed.loss)
+
+
+def test_the_bottleneck_job_writes_both_metrics_from_the_same_readouts(tmp_path):
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from extreme_sparsity import dataset
+    from extreme_sparsity.checkpoint import save_model
+
+    rng = np.random.default_rng(0)
+    splits = {}
+    for split, size in (("train", 300), ("validation", 20), ("test", 120)):
+        digits = rng.integers(0, 10, (size, 2))
+        splits[split] = {"images": rng.integers(0, 255, (size, 2, 28, 28)).astype(np.uint8), "digits": digits,
+                         "source_indices": rng.integers(0, 100, (size, 2)), "target": task.global_target(digits[:, 0], digits[:, 1])}
+    dataset.write(tmp_path / "data.h5", splits, {}, task=task.PARITY)
+    model = build_model(ModelConfig(sparsity=0.05, n_hidden=12, bottleneck=5), 3)
+    save_model(tmp_path / "model.pt", model, {})
+    section = {"epochs": 2, "lr": 0.5, "rho": 0.9, "batch_size": 64, "trials": 2, "lr_decay": 0.9}
+    fake = SimpleNamespace(
+        input=SimpleNamespace(model=str(tmp_path / "model.pt"), dataset=str(tmp_path / "data.h5")),
+        output=[str(tmp_path / "out.csv")], log=[str(tmp_path / "job.log")], threads=1,
+        wildcards=SimpleNamespace(p="0.05", seed="3"),
+        params=SimpleNamespace(settings=section, data={"mean": 0.1307, "std": 0.3081}),
+    )
+    script = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "bottleneck_metric.py"
+    runpy.run_path(str(script), init_globals={"snakemake": fake})
+    table = pd.read_csv(tmp_path / "out.csv")
+    assert set(table["metric"]) == {"bottleneck", "bottleneck_loss"}
+    assert set(table.loc[table["metric"] == "bottleneck_loss", "quantity"]) == {"loss", "specialization"}
+    train, test = dataset.load_splits(tmp_path / "data.h5", 0.1307, 0.3081)
+    expected = bottleneck.bottleneck_readouts(model, train, test, bottleneck.BottleneckSettings(**section), seed=3)
+    for trial, readouts in enumerate(expected):
+        rows = table[(table["trial"] == trial) & table["quantity"].isin(["M", "loss"])]
+        for metric, values in (("bottleneck", readouts.accuracy), ("bottleneck_loss", readouts.loss)):
+            np.testing.assert_array_equal(rows[rows["metric"] == metric]["value"].to_numpy().reshape(2, 2),
+                                          values.astype(float))

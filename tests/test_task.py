@@ -189,3 +189,20 @@ def test_bad_bits_are_refused_with_the_allowed_values(bits):
 def test_only_the_supported_class_counts_make_a_task(n_classes):
     with pytest.raises(ValueError, match="n_classes must be one of"):
         task.BandwidthTask(n_classes)
+
+
+@pytest.mark.parametrize("bits", BITS)
+def test_without_the_exclusion_every_pair_is_kept_and_with_it_the_arrays_are_todays(bits):
+    labels = np.random.default_rng(2).integers(0, 10, 5000)
+    partner = np.random.default_rng(9).permutation(len(labels))
+    every = task.task_for(bits, exclude_pairs=False)
+    assert not every.is_excluded(D0, D1).any() and every.is_excluded(3, 3).shape == ()
+    first, drawn = task.draw_pairs(labels, 9, task=every)
+    assert np.array_equal(first, np.arange(len(labels))) and np.array_equal(drawn, partner)
+    assert set(np.unique((labels[drawn] - labels[first]) % 10)) >= {0, 1}  # D0 = D1 and D1 = D0 + 1 stay
+    assert every.name == task.task_for(bits).name and every.n_classes == task.task_for(bits).n_classes
+    excluding = task.task_for(bits, exclude_pairs=True)
+    assert excluding is task.task_for(bits)
+    kept = ~np.isin((labels[partner] - labels) % 10, (0, 1))
+    first, drawn = task.draw_pairs(labels, 9, task=excluding)
+    assert np.array_equal(first, np.flatnonzero(kept)) and np.array_equal(drawn, partner[kept])

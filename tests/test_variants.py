@@ -198,7 +198,7 @@ def test_every_cell_runs_the_whole_study_as_a_variant(smoke_run):
             assert model.config.cell == cell and int(model.sparse.active()[0].sum()) == model.config.n_active
         assert model.config.leak_rate == (0.3 if variant == "leaky" else 0.5)
         metrics = pd.read_csv(results / "aggregate" / "metrics.csv")
-        assert set(metrics["metric"]) == {"bottleneck", "weight_mask", "weight_mask_control", "correlation", "cka"}
+        assert set(metrics["metric"]) == {"bottleneck", "bottleneck_loss", "weight_mask", "weight_mask_control", "correlation", "cka"}
         assert metrics["specialization"].between(-1, 1).all()
         assert (results / "aggregate" / "claims.csv").is_file() and (results / "figures" / "figure2_specialization.png").is_file()
         assert (results / "figures" / "time_course.png").is_file() == (variant in ("rnn", "gru"))
@@ -232,7 +232,7 @@ def test_time_course_at_the_last_step_equals_the_metric_tables(smoke_run):
         keys = ["metric", "sub_network"]
         last = course[course["t"] == 5].set_index(keys)["specialization"].sort_index()
         expected = final[final["metric"].isin(last.index.get_level_values(0))].set_index(keys)["specialization"]
-        assert set(last.index.get_level_values(0)) == {"bottleneck", "correlation", "cka"}
+        assert set(last.index.get_level_values(0)) == {"bottleneck", "bottleneck_loss", "correlation", "cka"}
         pd.testing.assert_series_equal(last, expected.sort_index(), check_exact=False, rtol=1e-12)
 
 

@@ -40,14 +40,14 @@ def test_quick_config_measures_every_metric_with_its_trials(quick_run):
     tables = sorted(project.glob("results/metrics/*/p=*/seed=*.csv"))
     assert len(tables) == 3 * 3 * 2
     # config/quick.yaml: 2 trials of each trainable metric; the supermask control has one
-    trials = {"bottleneck": 2, "weight_mask": 2, "weight_mask_control": 1, "correlation": 1, "cka": 1}
+    trials = {"bottleneck": 2, "bottleneck_loss": 2, "weight_mask": 2, "weight_mask_control": 1, "correlation": 1, "cka": 1}
     for path in tables:
         frame = pd.read_csv(path)
         metric = path.parts[-3]
         assert frame["p"].iloc[0] == float(path.parent.name.removeprefix("p="))
         assert frame["architecture"].iloc[0] == ("bottleneck" if metric == "bottleneck" else "plain")
         assert frame.groupby("metric")["trial"].nunique().to_dict() == {m: trials[m] for m in set(frame["metric"])}
-        values = frame[frame["quantity"].isin(["M", "distance"])]
+        values = frame[frame["quantity"].isin(["M", "distance", "loss"])]
         assert len(values) == sum(4 * trials[m] for m in set(frame["metric"]))
         specialization = frame[frame["quantity"] == "specialization"]
         assert specialization["value"].between(-1, 1).all()

@@ -8,6 +8,33 @@ import pandas as pd
 from .sparsity import modularity_analytic, modularity_from_adjacency
 
 KEYS = ["architecture", "p", "seed"]
+# A metric written beside another by the same job follows it in the best-k selection.
+PARENT_METRICS = {"bottleneck_loss": "bottleneck", "weight_mask_control": "weight_mask", "cka": "correlation"}
+MEASURED = ["M", "distance", "loss"]  # quantities of the tables M[n, k]
+
+
+def best_k_selection(metrics: pd.DataFrame, training: pd.DataFrame, k: int | None, selected_metrics) -> pd.Series:
+    """``selected`` of every metric row: per (architecture, p), only the k models with the highest
+    validation accuracy of the kept epoch (ties: lower seed first) count for the metrics named in
+    ``selected_metrics``, and for the metrics that follow them (PARENT_METRICS); every other row,
+    and every row when k is None, is selected. The test accuracy plays no part.
+    """
+    if k is None:
+        return pd.Series(True, index=metrics.index, name="selected")
+    ranked = training.sort_values(["validation_accuracy", "seed"], ascending=[False, True], na_position="last")
+    best = ranked[ranked.groupby(["architecture", "p"]).cumcount() < k][KEYS].assign(best=True)
+    is_best = metrics[KEYS].merge(best, on=KEYS, how="left")["best"].eq(True).to_numpy()
+    listed = metrics["metric"].map(lambda metric: PARENT_METRICS.get(metric, metric)).isin(list(selected_metrics))
+    return pd.Series(~listed.to_numpy() | is_best, index=metrics.index, name="selected")
+
+
+def counted(frame: pd.DataFrame, exclude_poor_models: bool = False) -> pd.Series:
+    """Whether each row counts in a mean over seeds: it is ``selected`` (best k, where the table has
+    the column) and, when ``exclude_poor_models``, its model performs well."""
+    keep = frame["selected"].astype(bool) if "selected" in frame else pd.Series(True, index=frame.index)
+    if exclude_poor_models and "performs_well" in frame:
+        keep = keep & ~frame["performs_well"].eq(False)
+    return keep
 
 
 def training_summary(histories: pd.DataFrame, min_accuracy: float) -> pd.DataFrame:
@@ -29,7 +56,7 @@ def own_and_other(raw: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     the metric's accuracy on digit n where it has one."""
     raw = raw.copy()
     raw["sub_network"] = pd.to_numeric(raw["sub_network"], errors="coerce")
-    values = raw[raw["quantity"].isin(["M", "distance"])]
+    values = raw[raw["quantity"].isin(MEASURED)]
     own = values[values["sub_network"] == values["digit"]]
     other = values[values["sub_network"] != values["digit"]]
     index = keys + ["sub_network"]
@@ -65,8 +92,9 @@ def metric_trials_table(raw: pd.DataFrame, training: pd.DataFrame) -> pd.DataFra
 
 def metrics_table(trials: pd.DataFrame) -> pd.DataFrame:
     """The mean over trials of every value, per (architecture, p, seed, metric, sub-network), with
-    the number of trials and the standard deviation of M_spec(n) between them."""
-    keys = KEYS + ["Q", "metric", "quantity", "sub_network", "performs_well"]
+    the number of trials and the standard deviation of M_spec(n) between them; ``selected`` is
+    carried over where the trials have it (:func:`best_k_selection`)."""
+    keys = KEYS + ["Q", "metric", "quantity", "sub_network", "performs_well"] + (["selected"] if "selected" in trials else [])
     grouped = trials.groupby(keys, dropna=False)
     table = grouped[["q", "M_own", "M_other", "specialization", "accuracy_on_own_digit", "decision_share"]].mean()
     table["n_trials"] = grouped["trial"].nunique()
@@ -114,17 +142,18 @@ def _noise_row(architecture: str, metric: str, p: float, frame: pd.DataFrame, wi
 def summary_table(metrics: pd.DataFrame, exclude_poor_models: bool = False) -> pd.DataFrame:
     """Mean and standard deviation over seeds, per sub-network and for the mean of both ("both").
 
-    Every model counts unless ``exclude_poor_models``; ``n_poor_models`` always says how many of
-    the cell's models do not perform well.
+    Only ``selected`` rows count (best k, where the table has the column), and models that do not
+    perform well only unless ``exclude_poor_models``; ``n_poor_models`` always says how many of the
+    cell's models do not perform well.
     """
     values = ["M_own", "M_other", "specialization", "accuracy_on_own_digit", "decision_share"]
-    both = metrics.groupby(KEYS + ["Q", "metric", "quantity", "performs_well"], as_index=False)[values].mean()
+    flags = ["performs_well"] + (["selected"] if "selected" in metrics else [])
+    both = metrics.groupby(KEYS + ["Q", "metric", "quantity"] + flags, as_index=False)[values].mean()
     both["sub_network"] = "both"
     combined = pd.concat([metrics.assign(sub_network=metrics["sub_network"].astype(str)), both], ignore_index=True)
     cells = ["architecture", "metric", "quantity", "p", "Q", "sub_network"]
     poor = combined[~combined["performs_well"].astype(bool)].groupby(cells)["seed"].nunique()
-    if exclude_poor_models:
-        combined = combined[combined["performs_well"].astype(bool)]
+    combined = combined[counted(combined, exclude_poor_models)]
     grouped = combined.groupby(cells)
     summary = grouped[values].agg(["mean", "std"])
     summary.columns = [f"{name}_{statistic}" for name, statistic in summary.columns]
@@ -144,9 +173,9 @@ def time_course_table(raw: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame
 
 
 def time_course_summary(table: pd.DataFrame, exclude_poor_models: bool = False) -> pd.DataFrame:
-    """Mean and standard deviation over seeds of :func:`time_course_table`, per metric, p, t and n."""
-    counted = table[table["performs_well"].astype(bool)] if exclude_poor_models else table
-    grouped = counted.groupby(["architecture", "metric", "quantity", "p", "t", "sub_network"])
+    """Mean and standard deviation over seeds of :func:`time_course_table`, per metric, p, t and n
+    (the rows that :func:`counted` counts)."""
+    grouped = table[counted(table, exclude_poor_models)].groupby(["architecture", "metric", "quantity", "p", "t", "sub_network"])
     summary = grouped[["M_own", "M_other", "specialization"]].agg(["mean", "std"])
     summary.columns = [f"{name}_{statistic}" for name, statistic in summary.columns]
     summary["n_seeds"] = grouped["seed"].nunique()

@@ -19,8 +19,11 @@ COLUMNS = [
     "claim", "metric", "statement", "statistic", "value", "ci_low", "ci_high",
     "threshold", "rule", "result", "n_models", "detail",
 ]
-RISING_METRICS = ("bottleneck", "weight_mask", "correlation")
-LATE_METRICS = ("bottleneck", "correlation")
+# bottleneck_loss (the loss-based bottleneck specialization the authors plotted) is judged like the
+# bottleneck metric in (a), (b) and (d); (c1) compares the weight mask with the paper's measures only.
+RISING_METRICS = ("bottleneck", "bottleneck_loss", "weight_mask", "correlation")
+LATE_METRICS = ("bottleneck", "bottleneck_loss", "correlation")
+EARLIER_THAN = ("bottleneck", "correlation")
 WEIGHT_MASK = "weight_mask"
 CONTROL = "weight_mask_control"
 MODEL_KEYS = ["architecture", "p", "seed"]
@@ -31,8 +34,8 @@ NO_RISE = 1e-12
 
 
 def architecture_of(metric: str) -> str:
-    """The architecture a metric is measured on: the bottleneck metric needs the bottleneck (fig. 1b)."""
-    return "bottleneck" if metric == "bottleneck" else "plain"
+    """The architecture a metric is measured on: the bottleneck metrics need the bottleneck (fig. 1b)."""
+    return "bottleneck" if metric in ("bottleneck", "bottleneck_loss") else "plain"
 
 
 def q_of_p(p: float) -> float:
@@ -256,7 +259,7 @@ def claim_late_rise(metric: str, curve: Curve, settings: dict) -> dict:
 def claim_mask_earlier(curves: dict[str, Curve], settings: dict) -> dict:
     """(c1) The weight mask rises earlier than the bottleneck and correlation metrics (section 4)."""
     late_p = settings["late_p"]
-    mask, others = curves[WEIGHT_MASK], {m: c for m, c in curves.items() if m in LATE_METRICS}
+    mask, others = curves[WEIGHT_MASK], {m: c for m, c in curves.items() if m in EARLIER_THAN}
 
     def statistic(index: int) -> float:
         other = np.max([_rise_at(c.grid, c.values[index], late_p) for c in others.values()])  # NaN propagates
@@ -372,25 +375,31 @@ def drop_poor_models(metrics: pd.DataFrame) -> pd.DataFrame:
     return metrics[~metrics["performs_well"].eq(False)]
 
 
+def keep_selected(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Metric rows outside the best-k selection (column ``selected``, where the table has it), dropped."""
+    return metrics[metrics["selected"].astype(bool)] if "selected" in metrics else metrics
+
+
 def check_claims(metrics: pd.DataFrame, training: pd.DataFrame, modularity: pd.DataFrame, settings: dict,
                  exclude_poor_models: bool = False) -> pd.DataFrame:
     """Every claim of the paper checked on a finished study: one row per claim and metric, columns COLUMNS.
 
     metrics, training and modularity are the study's tidy tables; settings the config section ``claims``.
-    exclude_poor_models drops the metric rows with performs_well False before every claim but (e1) and (e2),
-    which judge the models themselves (A.4). A rising metric, or the control masks, without rows on its
+    Only the ``selected`` metric rows count (best k of the seeds, aggregate.best_k_selection), and
+    exclude_poor_models drops the metric rows with performs_well False; neither touches (e1) and (e2),
+    which judge every trained model itself (A.4). A rising metric, or the control masks, without rows on its
     architecture omits its claims; a claim that cannot be evaluated fails, with the reason in ``detail``.
     """
     rising = present_metrics(metrics, RISING_METRICS)  # decided before exclusion: excluding cannot hide a claim
     has_control = bool(present_metrics(metrics, (CONTROL,)))
-    used = drop_poor_models(metrics) if exclude_poor_models else metrics
+    used = keep_selected(drop_poor_models(metrics) if exclude_poor_models else metrics)
     seeds = np.array(sorted(set(metrics["seed"]) | set(training["seed"])))
     counts = _seed_counts(seeds, int(settings["bootstrap_samples"]), np.random.default_rng(settings["seed"]))
     curves = {metric: specialization_curve(used, metric, seeds, counts) for metric in rising}
 
     rows = [claim_rises(metric, curves[metric], settings) for metric in rising]
     rows += [claim_late_rise(metric, curves[metric], settings) for metric in rising if metric in LATE_METRICS]
-    if WEIGHT_MASK in curves and any(metric in curves for metric in LATE_METRICS):
+    if WEIGHT_MASK in curves and any(metric in curves for metric in EARLIER_THAN):
         rows.append(claim_mask_earlier(curves, settings))
     if WEIGHT_MASK in curves:
         rows.append(claim_mask_mostly_late(curves[WEIGHT_MASK], settings))

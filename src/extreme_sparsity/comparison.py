@@ -19,7 +19,10 @@ def stacked(frames: list[pd.DataFrame], variants: list[str]) -> pd.DataFrame:
 
 def comparison_summary(metrics: pd.DataFrame, exclude_poor_models: dict[str, bool]) -> pd.DataFrame:
     """Mean ± sd over seeds per variant, architecture, metric, p and sub-network (and "both"), each
-    variant counting its poorly performing models as its own config says."""
+    variant counting its poorly performing models as its own config says and only its best-k
+    ``selected`` rows (a table written before that column existed counts every row)."""
+    if "selected" in metrics:
+        metrics = metrics.assign(selected=~metrics["selected"].eq(False))
     parts = [
         summary_table(frame.drop(columns="variant"), exclude_poor_models[name]).assign(variant=name)
         for name, frame in metrics.groupby("variant", sort=False)

@@ -88,6 +88,7 @@ def write(
         with h5py.File(temporary, "w") as handle:
             handle.attrs["format_version"] = FORMAT_VERSION
             handle.attrs["task_bits"] = task.name
+            handle.attrs["exclude_pairs"] = bool(task.exclude_pairs)
             handle.attrs["mean"], handle.attrs["std"] = float(mean), float(std)
             for key, value in attributes.items():
                 handle.attrs[key] = value

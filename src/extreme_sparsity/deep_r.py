@@ -15,6 +15,23 @@ import torch
 from torch import nn
 
 
+INITS = ("uniform", "half_normal")
+
+
+def initial_weights(shape: tuple[int, ...], init: str, bound: float, std: float, generator: torch.Generator) -> torch.Tensor:
+    """Signed initial weights of every possible connection; the sign of each is kept for good.
+
+    ``uniform``: U(-bound, bound), as every weight of the model. ``half_normal``: N(0, std^2), so
+    that the magnitudes are |N(0, std^2)| and the signs +-1 with probability 1/2 each, independent
+    of them: the authors' Deep-R code (|randn| / sqrt(N), std 0.1 at N = 100, signs of another randn).
+    """
+    if init == "uniform":
+        return torch.empty(shape).uniform_(-bound, bound, generator=generator)
+    if init == "half_normal":
+        return torch.empty(shape).normal_(0.0, std, generator=generator)
+    raise ValueError(f"init must be one of {INITS}, got {init!r}")
+
+
 class SparseConnections(nn.Module):
     """W_sparse(1->0) (index 0) and W_sparse(0->1) (index 1), each (N target x N source).
 
@@ -22,14 +39,21 @@ class SparseConnections(nn.Module):
     flat indices of the K active connections of each direction.
     """
 
-    def __init__(self, n_hidden: int, n_active: int, init_bound: float, generator: torch.Generator):
+    def __init__(
+        self,
+        n_hidden: int,
+        n_active: int,
+        init_bound: float,
+        generator: torch.Generator,
+        init: str = "uniform",
+        init_std: float = 0.1,
+    ):
         super().__init__()
         n_possible = n_hidden * n_hidden
         if not 1 <= n_active <= n_possible:
             raise ValueError(f"n_active must lie in [1, {n_possible}], got {n_active}")
         self.n_hidden, self.n_active = n_hidden, n_active
-        # Initial weights U(-b, b) as for every weight of the model; a weight's sign is kept for good.
-        initial = torch.empty(2, n_possible).uniform_(-init_bound, init_bound, generator=generator)
+        initial = initial_weights((2, n_possible), init, init_bound, init_std, generator)
         sign = torch.where(initial < 0, -1.0, 1.0)
         index = torch.stack([torch.randperm(n_possible, generator=generator)[:n_active] for _ in range(2)])
         phi = torch.zeros(2, n_possible)
@@ -53,7 +77,9 @@ class DeepR:
 
     Each slot keeps its own Adam moments and step count; a reactivated connection starts with a
     fresh Adam state at ``reactivation_value``. ``l1`` adds a constant shrinkage lr * l1 on
-    active phi (Deep-R's l1 prior).
+    active phi (Deep-R's l1 prior). ``lr`` may be set between steps (the per-epoch decay of
+    training.py); it scales the Adam step only: the shrinkage stays at the initial lr times ``l1``
+    and the random walk at ``noise_std``, as in the authors' code, whose StepLR decays only Adam's lr.
     """
 
     def __init__(
@@ -71,6 +97,7 @@ class DeepR:
             raise ValueError("reactivation_value must be > 0 so that a reactivated connection is active")
         self.connections = connections
         self.lr, self.betas, self.eps = lr, betas, eps
+        self.initial_lr = lr  # the lr of the l1 shrinkage
         self.noise_std, self.l1, self.reactivation_value = noise_std, l1, reactivation_value
         self.generator = generator
         # Adam state per slot, on the device of the connections; the random draws are made on the
@@ -94,7 +121,9 @@ class DeepR:
         self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         corrected_avg = self.exp_avg / (1 - beta1**self.steps)
         corrected_sq = self.exp_avg_sq / (1 - beta2**self.steps)
-        phi = flat_phi.gather(1, index) - self.lr * (corrected_avg / (corrected_sq.sqrt() + self.eps) + self.l1)
+        # l1 * (initial_lr / lr) keeps the shrinkage at initial_lr * l1 (the factor is exactly 1 until lr decays)
+        l1 = self.l1 * (self.initial_lr / self.lr)
+        phi = flat_phi.gather(1, index) - self.lr * (corrected_avg / (corrected_sq.sqrt() + self.eps) + l1)
         if self.noise_std > 0:
             phi += self.noise_std * torch.randn(phi.shape, generator=self.generator).to(phi.device)
         lost = phi <= 0

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .cells import cell_class
-from .deep_r import SparseConnections
+from .deep_r import INITS, SparseConnections
 from .seeding import derived_generators
 from .sparsity import n_connections
 
@@ -42,6 +42,8 @@ class ModelConfig:
     sparse_input: str = "direct"
     cell: str = "rnn"
     leak_rate: float = 0.5  # alpha of the leaky cell
+    sparse_init: str = "uniform"  # W_sparse's initial magnitudes: |U(-init_bound, init_bound)| | half_normal
+    sparse_init_std: float = 0.1  # sigma of half_normal: magnitudes |N(0, sigma^2)|
 
     def __post_init__(self):
         if self.decision not in DECISIONS:
@@ -51,6 +53,10 @@ class ModelConfig:
         cell_class(self.cell)
         if not 0 < self.leak_rate <= 1:
             raise ValueError(f"leak_rate must lie in (0, 1], got {self.leak_rate!r}")
+        if self.sparse_init not in INITS:
+            raise ValueError(f"sparse_init must be one of {INITS}, got {self.sparse_init!r}")
+        if not self.sparse_init_std > 0:
+            raise ValueError(f"sparse_init_std must be > 0, got {self.sparse_init_std!r}")
 
     @property
     def n_active(self) -> int:
@@ -82,7 +88,7 @@ class GlobalModel(nn.Module):
         self.b_ih = _uniform((2, gated), bound, generator)
         self.w_hh = _uniform((2, gated, n), bound, generator)
         self.b_hh = _uniform((2, gated), bound, generator)
-        self.sparse = SparseConnections(n, config.n_active, bound, generator)
+        self.sparse = SparseConnections(n, config.n_active, bound, generator, config.sparse_init, config.sparse_init_std)
         if b:
             self.w_hb = _uniform((2, b, n), bound, generator)
             self.b_hb = _uniform((2, b), bound, generator)

@@ -12,11 +12,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .aggregate import counted  # noqa: E402
 from .atomic import atomic_path  # noqa: E402
 
 SUB_NETWORK_COLOURS = {0: "#1f77b4", 1: "#d62728", "both": "#444444"}
 METRIC_TITLES = {
     "bottleneck": "Bottleneck metric (3.1)",
+    "bottleneck_loss": "Bottleneck metric, test loss (3.1)",
     "weight_mask": "Weight-mask metric (3.2)",
     "correlation": "Correlation metric (3.3)",
     "cka": "CKA distance (A.3)",
@@ -43,16 +45,20 @@ def mean_band(
 ) -> None:
     """Mean of ``y`` over seeds against ``x`` as a line, ± one standard deviation shaded, and each
     seed as a faint point; a model that does not perform well (column ``performs_well``) is drawn
-    hollow, and left out of the mean when ``exclude_poor_models``."""
+    hollow, and left out of the mean when ``exclude_poor_models``; a row outside the best-k
+    selection (column ``selected`` False) never counts in the mean and is drawn as a faint cross."""
     well = frame["performs_well"].astype(bool) if "performs_well" in frame else pd.Series(True, index=frame.index)
-    counted = frame[well] if exclude_poor_models else frame
-    stats = counted.groupby(x)[y].agg(["mean", "std"]).reset_index().fillna({"std": 0.0})
+    stats = frame[counted(frame, exclude_poor_models)].groupby(x)[y].agg(["mean", "std"]).reset_index()
+    stats = stats.fillna({"std": 0.0})
     ax.plot(stats[x], stats["mean"], color=colour, label=label, marker="o", markersize=3, **line)
     ax.fill_between(stats[x], stats["mean"] - stats["std"], stats["mean"] + stats["std"], color=colour, alpha=0.2, lw=0)
     if seeds:
-        ax.scatter(frame.loc[well, x], frame.loc[well, y], color=colour, s=6, alpha=0.3, lw=0)
-        poor = frame[~well]
+        selected = counted(frame)
+        ax.scatter(frame.loc[well & selected, x], frame.loc[well & selected, y], color=colour, s=6, alpha=0.3, lw=0)
+        poor = frame[~well & selected]
         ax.scatter(poor[x], poor[y], facecolors="none", edgecolors=colour, s=14, alpha=0.9, lw=0.8)
+        left_out = frame[~selected]
+        ax.scatter(left_out[x], left_out[y], color=colour, marker="x", s=8, alpha=0.3, lw=0.6)
 
 
 def variant_colours(variants: list[str]) -> dict[str, str]:
@@ -69,8 +75,20 @@ def poor_model_note(frame: pd.DataFrame, exclude_poor_models: bool) -> str:
     poor = int((~models["performs_well"].astype(bool)).sum())
     if not poor:
         return f"all {len(models)} models perform well"
-    counted = "left out of" if exclude_poor_models else "included in"
-    return f"hollow: {poor} of {len(models)} models below the accuracy threshold ({counted} the means)"
+    counted_text = "left out of" if exclude_poor_models else "included in"
+    return f"hollow: {poor} of {len(models)} models below the accuracy threshold ({counted_text} the means)"
+
+
+def selection_note(frame: pd.DataFrame) -> str:
+    """A line for a figure: which metrics count only their best-k models ("" when every row counts)."""
+    if "selected" not in frame or frame["selected"].astype(bool).all():
+        return ""
+    keys = [key for key in ("variant", "architecture", "metric", "p", "seed") if key in frame]
+    models = frame.drop_duplicates(keys)
+    selected = models["selected"].astype(bool)
+    metrics = sorted(set(models.loc[~selected, "metric"]))
+    k = models[selected & models["metric"].isin(metrics)].groupby(["metric", "p"])["seed"].nunique().max()
+    return f"x: not among the best {k} models of each p by validation accuracy, left out of the means ({', '.join(metrics)})"
 
 
 def save(fig: plt.Figure, png: str | Path, pdf: str | Path, dpi: int) -> None:

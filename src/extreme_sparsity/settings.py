@@ -39,6 +39,8 @@ def model_config(config: dict, architecture: str, sparsity: float) -> ModelConfi
     from .model import ModelConfig
 
     model = config["model"]
+    # a caller that builds only the model section (the cell tests) gets the uniform init
+    deep_r = config.get("deep_r", {})
     return ModelConfig(
         sparsity=float(sparsity),
         n_hidden=model["n_hidden"],
@@ -49,6 +51,8 @@ def model_config(config: dict, architecture: str, sparsity: float) -> ModelConfi
         sparse_input=model["sparse_input"],
         cell=model.get("cell", "rnn"),
         leak_rate=model.get("leak_rate", 0.5),
+        sparse_init=deep_r.get("init_magnitude", "uniform"),
+        sparse_init_std=deep_r.get("init_std", 0.1),
     )
 
 
@@ -67,8 +71,10 @@ def training_config(config: dict, architecture: str, sparsity: float, seed: int)
         lr=training["lr"],
         rho=training["rho"],
         betas=tuple(training["betas"]),
+        lr_decay=training["lr_decay"],
         deep_r_lr=geometric_schedule(float(sparsity), n_hidden, *deep_r["lr_range"]),
         deep_r_betas=tuple(deep_r["betas"]),
+        deep_r_lr_decay=deep_r["lr_decay"],
         noise_std=annealed_noise(float(sparsity), n_hidden, deep_r["noise_std"], deep_r["noise_annealing"]),
         l1=deep_r["l1"],
         reactivation_value=deep_r["reactivation_value"],

@@ -8,11 +8,14 @@ dropping the difference 1 as well balances the two parities.
 The family generalises the parity to m classes, the class of a digit being d mod m: the target is
 D0 when (D0 mod m + D1 mod m) mod m < m / 2, else D1. Deciding needs the other digit's class, so
 log2 m bits about it must reach the global decision; m = 2 is the paper's task. The exclusion is
-the same for every member and keeps 40 pairs of each outcome (tests/test_task.py).
+the same for every member and keeps 40 pairs of each outcome (tests/test_task.py). With
+``exclude_pairs`` false (config ``task.exclude_pairs``) no pair is excluded, as the authors' code
+appears to do: D0 = D1 pairs then stay, with the target the rule gives them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -36,9 +39,11 @@ def is_excluded(d0: np.ndarray, d1: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BandwidthTask:
-    """The task in which the other digit's class, d mod ``n_classes``, decides which digit is the target."""
+    """The task in which the other digit's class, d mod ``n_classes``, decides which digit is the target;
+    the pairs of :func:`is_excluded` are left out unless ``exclude_pairs`` is false."""
 
     n_classes: int
+    exclude_pairs: bool = True
 
     def __post_init__(self):
         if self.n_classes not in SUPPORTED_CLASS_COUNTS:
@@ -61,6 +66,8 @@ class BandwidthTask:
         return np.where(self.target_is_first(d0, d1), d0, d1)
 
     def is_excluded(self, d0: np.ndarray, d1: np.ndarray) -> np.ndarray:
+        if not self.exclude_pairs:
+            return np.zeros(np.broadcast(np.asarray(d0), np.asarray(d1)).shape, dtype=bool)
         return is_excluded(d0, d1)
 
     @property
@@ -80,12 +87,13 @@ PARITY = TASKS[1]
 _BY_NAME = {task.name: task for task in TASKS.values()}
 
 
-def task_for(bits: int | str) -> BandwidthTask:
-    """The task of the config value ``task.bits`` (also accepted as its name, e.g. "2")."""
+def task_for(bits: int | str, exclude_pairs: bool = True) -> BandwidthTask:
+    """The task of the config values ``task.bits`` (also accepted as its name, e.g. "2") and
+    ``task.exclude_pairs``."""
     task = None if isinstance(bits, bool) else _BY_NAME.get(str(bits))
     if task is None:
         raise ValueError(f"task bits must be one of {list(TASKS)}, got {bits!r}")
-    return task
+    return task if exclude_pairs else dataclasses.replace(task, exclude_pairs=False)
 
 
 def global_target(d0: np.ndarray, d1: np.ndarray) -> np.ndarray:

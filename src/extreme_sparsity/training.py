@@ -26,7 +26,7 @@ from .seeding import derived_generators
 
 OPTIMIZERS = ("adadelta", "adam", "sgd")
 STOPPING_RULES = ("fixed", "validation_target")
-SELECTIONS = ("last", "best_validation")
+SELECTIONS = ("last", "best_validation", "lowest_validation_loss")
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,12 @@ class TrainingConfig:
 
     ``stopping="fixed"`` trains exactly ``epochs`` epochs (Table 1). ``"validation_target"`` trains
     at least ``epochs``, then stops at the first epoch whose validation accuracy reaches
-    ``target_accuracy``, after ``patience`` epochs without a better validation accuracy, or at
-    ``max_epochs``. Neither rule, nor the kept epoch, ever looks at the test set.
+    ``target_accuracy``, after ``patience`` epochs without a better validation accuracy (None: no
+    such rule), or at ``max_epochs``. Neither rule, nor the kept epoch, ever looks at the test set.
+
+    ``lr_decay`` and ``deep_r_lr_decay`` (gamma, or None for a constant lr) multiply the lr of the
+    sub-networks' optimizer and of Deep-R by gamma^k in epoch k = 0, 1, ... (torch's StepLR with
+    step_size 1, as the authors' code).
     """
 
     seed: int
@@ -46,15 +50,17 @@ class TrainingConfig:
     lr: float = 0.5
     rho: float = 0.9
     betas: tuple[float, float] = (0.9, 0.999)
+    lr_decay: float | None = None
     deep_r_lr: float = 0.1
     deep_r_betas: tuple[float, float] = (0.9, 0.95)
+    deep_r_lr_decay: float | None = None
     noise_std: float = 1e-5
     l1: float = 1e-4
     reactivation_value: float = 1e-10
     stopping: str = "fixed"
     target_accuracy: float = 0.9
     max_epochs: int = 100
-    patience: int = 10
+    patience: int | None = 10
     checkpoint_selection: str = "last"
 
     def __post_init__(self):
@@ -66,6 +72,10 @@ class TrainingConfig:
             raise ValueError(f"checkpoint_selection must be one of {SELECTIONS}, got {self.checkpoint_selection!r}")
         if self.stopping == "validation_target" and self.max_epochs < self.epochs:
             raise ValueError(f"max_epochs ({self.max_epochs}) must be at least epochs ({self.epochs})")
+        for name in ("lr_decay", "deep_r_lr_decay"):
+            gamma = getattr(self, name)
+            if gamma is not None and not 0 < gamma <= 1:
+                raise ValueError(f"{name} must be None or lie in (0, 1], got {gamma!r}")
 
 
 @dataclass
@@ -92,7 +102,11 @@ class TrainingResult:
 
 
 def stop_reason(validation_accuracies: list[float], config: TrainingConfig) -> str | None:
-    """Why training stops after the last epoch of ``validation_accuracies``, or None to go on."""
+    """Why training stops after the last epoch of ``validation_accuracies``, or None to go on.
+
+    Stopping is allowed once ``epochs`` epochs are done: the authors' code stops at or after the
+    3rd epoch (its 0-based ``epoch >= 2``), epochs = 3 here. It compares the best accuracy so far
+    with the target, this rule the last epoch's."""
     epoch = len(validation_accuracies)
     if epoch < config.epochs:
         return None
@@ -102,17 +116,47 @@ def stop_reason(validation_accuracies: list[float], config: TrainingConfig) -> s
         return f"validation accuracy reached the target {config.target_accuracy}"
     if epoch >= config.max_epochs:
         return f"reached max_epochs = {config.max_epochs} below the target"
+    if config.patience is None:
+        return None
     best_epoch = selected_epoch(validation_accuracies, "best_validation")
     if epoch - best_epoch >= config.patience:
         return f"no better validation accuracy for {config.patience} epochs (best at epoch {best_epoch})"
     return None
 
 
-def selected_epoch(validation_accuracies: list[float], selection: str) -> int:
-    """The kept epoch (1-based): the last, or the first with the highest validation accuracy."""
+def selected_epoch(validation_accuracies: list[float], selection: str, validation_losses: list[float] | None = None) -> int:
+    """The kept epoch (1-based): the last, or the first with the highest validation accuracy, or
+    the first with the lowest validation loss."""
     if selection == "last":
         return len(validation_accuracies)
+    if selection == "lowest_validation_loss":
+        return min(range(len(validation_losses)), key=validation_losses.__getitem__) + 1
     return max(range(len(validation_accuracies)), key=validation_accuracies.__getitem__) + 1
+
+
+def _selected(history: list[EpochRecord], selection: str) -> int:
+    return selected_epoch([r.validation_accuracy for r in history], selection, [r.validation_loss for r in history])
+
+
+def decayed_lr(lr: float, gamma: float | None, epoch: int) -> float:
+    """The lr of epoch ``epoch`` (1-based): lr gamma^(epoch - 1), or lr when gamma is None."""
+    return lr if gamma is None else lr * gamma ** (epoch - 1)
+
+
+def _set_learning_rates(optimizer: torch.optim.Optimizer, deep_r: DeepR, config: TrainingConfig, epoch: int) -> None:
+    # Set from the epoch number, not multiplied epoch after epoch: a resumed run needs no
+    # scheduler state, and without decay nothing is touched.
+    if config.lr_decay is not None:
+        for group in optimizer.param_groups:
+            group["lr"] = decayed_lr(config.lr, config.lr_decay, epoch)
+    deep_r.lr = decayed_lr(config.deep_r_lr, config.deep_r_lr_decay, epoch)
+
+
+def _decayed_rates(optimizer: torch.optim.Optimizer, deep_r: DeepR, config: TrainingConfig) -> str:
+    """The epoch's learning rates for the log, when they decay."""
+    if config.lr_decay is None and config.deep_r_lr_decay is None:
+        return ""
+    return f", lr {optimizer.param_groups[0]['lr']:.4g}, Deep-R lr {deep_r.lr:.4g}"
 
 
 def _subnetwork_optimizer(model: GlobalModel, config: TrainingConfig) -> torch.optim.Optimizer:
@@ -228,7 +272,7 @@ def train(
         config.reactivation_value, generators["deep_r"],
     )
     history: list[EpochRecord] = []
-    best = {"accuracy": -math.inf, "epoch": 0, "state": None}
+    best = {"epoch": 0, "state": None}  # the kept epoch so far and its weights (unless selection is last)
     identity = identity or run_identity(model_config, config)
 
     if resume_path is not None and Path(resume_path).exists():
@@ -254,6 +298,7 @@ def train(
     while reason is None:
         epoch = len(history) + 1
         started, rewired_before = time.perf_counter(), deep_r.n_rewired
+        _set_learning_rates(optimizer, deep_r, config, epoch)
         train_loss, train_accuracy = _run_epoch(model, optimizer, deep_r, train_data, config, generators["batches"])
         _check_finite(train_loss, "training loss", model_config, config, epoch)
         _check_weights(model, model_config, config, epoch)
@@ -268,13 +313,10 @@ def train(
             f"epoch {epoch}: loss {record.train_loss:.4f}, train acc {record.train_accuracy:.4f}, "
             f"validation acc {record.validation_accuracy:.4f}, test acc {record.test_accuracy:.4f}, "
             f"decisions by sub-network 0/1 {record.test_share_subnetwork_0:.2f}/{record.test_share_subnetwork_1:.2f}, "
-            f"rewired {record.n_rewired}, {record.seconds:.1f} s"
+            f"rewired {record.n_rewired}, {record.seconds:.1f} s{_decayed_rates(optimizer, deep_r, config)}"
         )
-        if config.checkpoint_selection == "best_validation" and validation["accuracy"] > best["accuracy"]:
-            best = {
-                "accuracy": validation["accuracy"], "epoch": epoch,
-                "state": {k: v.cpu().clone() for k, v in model.state_dict().items()},
-            }
+        if config.checkpoint_selection != "last" and _selected(history, config.checkpoint_selection) == epoch:
+            best = {"epoch": epoch, "state": {k: v.cpu().clone() for k, v in model.state_dict().items()}}
         reason = stop_reason([r.validation_accuracy for r in history], config)
         if resume_path is not None and reason is None:
             save_atomic(
@@ -292,7 +334,7 @@ def train(
 
     log(f"stopped after epoch {len(history)}: {reason}")
     selected = len(history)
-    if config.checkpoint_selection == "best_validation" and best["state"] is not None:
+    if config.checkpoint_selection != "last" and best["state"] is not None:
         model.load_state_dict(best["state"])
         selected = best["epoch"]
     return TrainingResult(model.cpu(), history, selected, reason)

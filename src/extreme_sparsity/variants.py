@@ -10,7 +10,11 @@ import copy
 import re
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-NO_VARIANTS = {"common": {}, "studies": {}, "comparisons": {}}
+NO_VARIANTS = {"common": {}, "studies": {}, "comparisons": {}, "shared_models": {}}
+# What a trained model depends on: a variant may reuse another's models only where these agree.
+TRAINING_KEYS = (
+    "mnist_root", "data", "task", "model", "training", "deep_r", "device", "sparsity", "n_seeds", "architectures",
+)
 ALL = "all"  # the comparison of every variant when config["variants"]["comparisons"] names none
 
 
@@ -61,3 +65,42 @@ def comparisons(config: dict) -> dict[str, list[str]]:
                 f"the variants are {studies}"
             )
     return {name: list(members) for name, members in named.items()}
+
+
+def shared_models(config: dict, configs: dict[str, dict]) -> dict[str, str]:
+    """Variant -> the variant whose trained models it reuses (``variants.shared_models``).
+
+    A variant that changes only how models are measured or aggregated need not train them again.
+    Refused unless both variants agree on every key a trained model depends on (TRAINING_KEYS) and
+    the variant it names trains its own models.
+    """
+    shared = config["variants"].get("shared_models") or {}
+    for name, source in shared.items():
+        for role, variant in (("variant", name), ("source", source)):
+            if variant not in configs:
+                raise ValueError(
+                    f"variants.shared_models: {role} {variant!r} is not a variant; the variants are {list(configs)}"
+                )
+        if source in shared:
+            raise ValueError(f"variants.shared_models: {name!r} reuses {source!r}, which reuses models itself")
+        differing = [key for key in TRAINING_KEYS if configs[name][key] != configs[source][key]]
+        if differing:
+            raise ValueError(
+                f"variants.shared_models: {name!r} cannot reuse the models of {source!r}: they differ in "
+                f"{', '.join(differing)}, which training depends on"
+            )
+    return dict(shared)
+
+
+def attribution_settings(config: dict, configs: dict[str, dict]) -> dict:
+    """config["attribution"] with every variant it names checked to exist."""
+    section = config["attribution"]
+    named = [("attribution.reference", section["reference"]), ("attribution.paper", section["paper"])]
+    named += [(f"attribution.factors ({factor['name']})", factor[end]) for factor in section["factors"] for end in ("from", "to")]
+    for where, name in named:
+        if name is not None and name not in configs:
+            raise ValueError(f"{where} names {name!r}, which is not a variant; the variants are {list(configs)}")
+    names = [factor["name"] for factor in section["factors"]]
+    if len(set(names)) != len(names):
+        raise ValueError(f"attribution.factors: names must be unique, got {names}")
+    return section

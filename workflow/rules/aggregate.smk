@@ -53,6 +53,8 @@ rule aggregate_metrics:
         "../../envs/plot.yaml"
     params:
         exclude_poor_models=config_section("performance", "exclude_poor_models"),
+        best_k=config_section("performance", "best_k"),
+        best_k_metrics=config_section("performance", "best_k_metrics"),
     script:
         "../scripts/aggregate_metrics.py"
 

@@ -1,6 +1,6 @@
 rule prepare_dataset:
-    """Hold out validation images, pair every MNIST sample with a partner, drop the excluded pairs,
-    store the normalised inputs."""
+    """Hold out validation images, pair every MNIST sample with a partner, drop the excluded pairs
+    (unless task.exclude_pairs is false), store the normalised inputs."""
     input:
         code=code_of("prepare_dataset.py"),
     output:

@@ -2,7 +2,8 @@
 
 
 rule bottleneck_metric:
-    """Retrain the bottleneck readout of each sub-network on each digit (section 3.1)."""
+    """Retrain the bottleneck readout of each sub-network on each digit (section 3.1): its test
+    accuracy (metric bottleneck) and test loss (metric bottleneck_loss)."""
     input:
         model=trained_model_of("bottleneck"),
         dataset=rules.prepare_dataset.output[0],

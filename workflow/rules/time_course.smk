@@ -50,6 +50,8 @@ rule aggregate_time_course:
         "../../envs/plot.yaml"
     params:
         exclude_poor_models=config_section("performance", "exclude_poor_models"),
+        best_k=config_section("performance", "best_k"),
+        best_k_metrics=config_section("performance", "best_k_metrics"),
     script:
         "../scripts/aggregate_time_course.py"
 

@@ -8,6 +8,7 @@ from extreme_sparsity import variants as study_variants
 try:
     VARIANT_CONFIGS = study_variants.variant_configs(config)
     COMPARISONS = study_variants.comparisons(config)
+    SHARED_MODELS = study_variants.shared_models(config, VARIANT_CONFIGS)
 except ValueError as error:
     raise WorkflowError(f"Invalid configuration, nothing was run: {error}") from None
 
@@ -31,7 +32,49 @@ for variant_name, variant_config in VARIANT_CONFIGS.items():
     inherit_profile_settings(variant_name, STUDY_RULES)
     variant_rules = f"{variant_name}_*"
 
-    use rule * from variant_name as variant_rules
+    if variant_name in SHARED_MODELS:
+
+        use rule * from variant_name exclude train_model as variant_rules
+    
+        rule:
+            """Reuse another variant's trained model: a copy of its checkpoint and history."""
+            name:
+                f"{variant_name}_train_model"
+            input:
+                model=variant_result(
+                    SHARED_MODELS[variant_name],
+                    "models/{architecture}/p={p}/seed={seed}/model.pt",
+                ),
+                history=variant_result(
+                    SHARED_MODELS[variant_name],
+                    "models/{architecture}/p={p}/seed={seed}/history.csv",
+                ),
+                code=code_of("copy_models.py"),
+            output:
+                model=variant_result(
+                    variant_name, "models/{architecture}/p={p}/seed={seed}/model.pt"
+                ),
+                history=variant_result(
+                    variant_name, "models/{architecture}/p={p}/seed={seed}/history.csv"
+                ),
+            log:
+                variant_result(
+                    variant_name,
+                    "logs/train_model/{architecture}/p={p}/seed={seed}.log",
+                ),
+            benchmark:
+                variant_result(
+                    variant_name,
+                    "benchmarks/train_model/{architecture}/p={p}/seed={seed}.tsv",
+                )
+            conda:
+                "../../envs/torch.yaml"
+            script:
+                "../scripts/copy_models.py"
+
+    else:
+
+        use rule * from variant_name as variant_rules
 
     inherit_profile_groups(variant_name, STUDY_RULES)
 

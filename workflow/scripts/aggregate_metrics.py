@@ -1,5 +1,6 @@
-"""Rule aggregate_metrics: all metric jobs into tidy tables (every trial, and their mean per model),
-a mean ± sd summary over seeds, and the trial noise against the seed noise."""
+"""Rule aggregate_metrics: all metric jobs into tidy tables (every trial, and their mean per model,
+with the best-k ``selected`` flag), a mean ± sd summary over seeds, and the trial noise against the
+seed noise."""
 
 import pandas as pd
 
@@ -8,9 +9,11 @@ from extreme_sparsity.atomic import atomic_path
 
 with jobs.job(snakemake.log[0]) as log:
     raw = pd.concat([pd.read_csv(path) for path in snakemake.input.tables], ignore_index=True)
-    trials = aggregate.metric_trials_table(raw, pd.read_csv(snakemake.input.training))
+    training, params = pd.read_csv(snakemake.input.training), snakemake.params
+    trials = aggregate.metric_trials_table(raw, training)
+    trials["selected"] = aggregate.best_k_selection(trials, training, params.best_k, params.best_k_metrics)
     table = aggregate.metrics_table(trials)
-    summary = aggregate.summary_table(table, snakemake.params.exclude_poor_models)
+    summary = aggregate.summary_table(table, params.exclude_poor_models)
     noise = aggregate.trial_noise(trials)
     log(summary[summary["sub_network"] == "both"][["metric", "p", "specialization_mean", "specialization_std"]].to_string())
     log(noise.to_string())

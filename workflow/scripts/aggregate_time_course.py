@@ -7,7 +7,9 @@ from extreme_sparsity.atomic import atomic_path
 
 with jobs.job(snakemake.log[0]) as log:
     raw = pd.concat([pd.read_csv(path) for path in snakemake.input.tables], ignore_index=True)
-    table = aggregate.time_course_table(raw, pd.read_csv(snakemake.input.training))
+    training, params = pd.read_csv(snakemake.input.training), snakemake.params
+    table = aggregate.time_course_table(raw, training)
+    table["selected"] = aggregate.best_k_selection(table, training, params.best_k, params.best_k_metrics)
     summary = aggregate.time_course_summary(table, snakemake.params.exclude_poor_models)
     log(summary[["metric", "p", "t", "sub_network", "specialization_mean", "specialization_std"]].to_string())
     for frame, path in ((table, snakemake.output.table), (summary, snakemake.output.summary)):

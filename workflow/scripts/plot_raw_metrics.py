@@ -40,8 +40,9 @@ with jobs.job(snakemake.log[0]):
             if rows.empty:
                 continue
             plotting.mean_band(accuracy, rows, "p", "accuracy_on_own_digit", "#444444", label, exclude_poor_models=exclude, linestyle=style)
+            flags = {flag: (flag, "all") for flag in ("performs_well", "selected") if flag in rows}
             both = rows.groupby(["architecture", "p", "seed"], as_index=False).agg(
-                specialization=("specialization", "mean"), performs_well=("performs_well", "all")
+                specialization=("specialization", "mean"), **flags
             )
             plotting.mean_band(specialization, both, "p", "specialization", "#444444", label, exclude_poor_models=exclude, linestyle=style)
         accuracy.set_title("Masked network: accuracy, digit n")
@@ -54,5 +55,6 @@ with jobs.job(snakemake.log[0]):
             ax.set_xlabel(plotting.P_LABEL_SHORT)
         accuracy.legend(frameon=False, fontsize="small")
         panels[0].legend(frameon=False, fontsize="small")
-        fig.suptitle(plotting.poor_model_note(table, exclude), fontsize="small")
+        notes = [plotting.poor_model_note(table, exclude), plotting.selection_note(table)]
+        fig.suptitle("\n".join(filter(None, notes)), fontsize="small")
         plotting.save(fig, snakemake.output.png, snakemake.output.pdf, params["dpi"])

@@ -1,10 +1,11 @@
-"""Rule plot_specialization (figure 2): M_spec(n) of each metric against p (log) and against Q."""
+"""Rule plot_specialization (figure 2): M_spec(n) of each metric against p (log) and against Q, the
+bottleneck metric also by its test loss (bottleneck_loss); means over the best-k selection."""
 
 import pandas as pd
 
 from extreme_sparsity import jobs, plotting
 
-METRICS = ["bottleneck", "weight_mask", "correlation"]
+METRICS = ["bottleneck", "bottleneck_loss", "weight_mask", "correlation"]
 
 with jobs.job(snakemake.log[0]):
     table = pd.read_csv(snakemake.input.table)
@@ -29,5 +30,6 @@ with jobs.job(snakemake.log[0]):
                     ax.set_xscale("log")
                 ax.set_xlabel(plotting.P_LABEL if x == "p" else plotting.Q_LABEL)
         axes[0, 0].legend(frameon=False)
-        fig.suptitle(plotting.poor_model_note(table, exclude), fontsize="small")
+        notes = [plotting.poor_model_note(table, exclude), plotting.selection_note(table)]
+        fig.suptitle("\n".join(filter(None, notes)), fontsize="small")
         plotting.save(fig, snakemake.output.png, snakemake.output.pdf, params["dpi"])

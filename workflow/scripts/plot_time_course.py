@@ -6,7 +6,7 @@ import pandas as pd
 
 from extreme_sparsity import jobs, plotting
 
-METRICS = ["bottleneck", "correlation", "cka"]
+METRICS = ["bottleneck", "bottleneck_loss", "correlation", "cka"]
 
 with jobs.job(snakemake.log[0]):
     table = pd.read_csv(snakemake.input.table)

@@ -5,7 +5,7 @@ import pandas as pd
 
 from extreme_sparsity import jobs, plotting
 
-METRICS = ["bottleneck", "weight_mask", "correlation", "cka"]
+METRICS = ["bottleneck", "bottleneck_loss", "weight_mask", "correlation", "cka"]
 
 with jobs.job(snakemake.log[0]):
     metrics, training = pd.read_csv(snakemake.input.metrics), pd.read_csv(snakemake.input.training)

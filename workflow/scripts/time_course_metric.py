@@ -18,12 +18,13 @@ def correlation_rows(model, params, seed):
 
 def bottleneck_rows(model, params, seed):
     train, test = dataset.load_splits(snakemake.input.dataset, params.data["mean"], params.data["std"])
-    steps = bottleneck.bottleneck_time_course(model, train, test, bottleneck.BottleneckSettings(**params.settings), seed)
-    return [
+    settings = bottleneck.BottleneckSettings(**params.settings)
+    steps = bottleneck.bottleneck_time_course_readouts(model, train, test, settings, seed)
+    return [  # bottleneck (accuracy) and bottleneck_loss (test loss) of the same readouts
         {**row, "t": t}
         for t, trials in enumerate(steps, start=1)
-        for trial, values in enumerate(trials)
-        for row in metric_rows("bottleneck", values, trial=trial)
+        for trial, readouts in enumerate(trials)
+        for row in bottleneck.readout_rows(readouts, trial=trial)
     ]
 
 

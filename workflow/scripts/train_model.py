@@ -32,6 +32,7 @@ with jobs.job(snakemake.log[0], snakemake.threads) as log:
     selected = result.history[result.selected_epoch - 1]
     log(
         f"kept epoch {result.selected_epoch}: validation accuracy {selected.validation_accuracy:.4f}, "
+        f"validation loss {selected.validation_loss:.4f}, "
         f"test accuracy {selected.test_accuracy:.4f}"
     )
     metadata = {

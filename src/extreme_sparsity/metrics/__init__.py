@@ -1,4 +1,8 @@
-"""The three metrics of section 3, each giving M(n, k) for sub-network n on digit k."""
+"""The three metrics of section 3, each giving M(n, k) for sub-network n on digit k.
+
+Some jobs also write derived metrics beside their own: ``bottleneck_loss`` (the bottleneck job's
+test loss L(n, k)), ``weight_mask_control`` (the supermask control) and ``cka`` (the correlation
+job's CKA distance)."""
 
 from __future__ import annotations
 
