@@ -1,7 +1,8 @@
 # Extreme sparsity gives rise to functional specialization (Béna & Goodman): the whole study.
 # Stages: dataset -> training -> (mask calibration) -> metrics -> aggregation and claims -> figures.
 # `snakemake sensitivity` adds the sensitivity study; `snakemake variants` runs the named variants
-# of config["variants"] and compares them. See README.md.
+# of config["variants"] and compares them, `snakemake attribution` also their factors' effects
+# (config/attribution.yaml). A config that declares variants runs them by default. See README.md.
 
 from snakemake.utils import min_version
 
@@ -20,13 +21,18 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/study.smk"
+include: "workflow/rules/variants.smk"
+include: "workflow/rules/attribution.smk"
 
 
 rule all:
+    """The study of this config; a config that declares variants runs them instead (and, when it
+    declares attribution factors, the attribution): `snakemake study` runs the base study.
+    """
     default_target: True
     input:
-        rules.study.input,
-
-
-include: "workflow/rules/variants.smk"
-include: "workflow/rules/attribution.smk"
+        (
+            rules.attribution.input
+            if ATTRIBUTION["factors"]
+            else rules.variants.input if VARIANT_CONFIGS else rules.study.input
+        ),

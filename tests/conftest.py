@@ -67,12 +67,49 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
-def snakemake(project: Path, *args: str, timeout: int = 900, check: bool = True) -> subprocess.CompletedProcess:
-    """Run snakemake in ``project`` with the package imported from the project's own src/."""
+# Options with which snakemake runs no job: what a test outside the slow tier may do.
+NO_JOB_OPTIONS = {"-n", "--dry-run", "--dryrun", "--lint", "--list-rules", "--list", "-l", "--summary", "--detailed-summary", "--dag", "--rulegraph"}
+RUNNING_TEST: list[pytest.Item] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    RUNNING_TEST[:] = [item]  # before its fixtures, which may run snakemake
+
+
+def _slow(item: pytest.Item | None) -> bool:
+    return item is None or item.get_closest_marker("slow") is not None
+
+
+@pytest.fixture(autouse=True)
+def no_process_kills_outside_the_slow_tier(request, monkeypatch):
+    """`pytest -m "not slow"` kills no process: a test that does must be marked slow."""
+    if _slow(request.node):
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} kills a process: mark it @pytest.mark.slow")
+
+    monkeypatch.setattr(os, "kill", refuse)
+    monkeypatch.setattr(os, "killpg", refuse)
+
+
+def snakemake(
+    project: Path, *args: str, timeout: int = 900, check: bool = True, refused: bool = False
+) -> subprocess.CompletedProcess:
+    """Run snakemake in ``project`` with the package imported from the project's own src/.
+
+    Only a test marked slow may run jobs; the others may only plan (dry runs, lint, summaries) or
+    be ``refused`` (snakemake must then stop before any job, with a non-zero exit)."""
+    item = RUNNING_TEST[0] if RUNNING_TEST else None
+    if not _slow(item) and not refused and not NO_JOB_OPTIONS & set(args):
+        raise AssertionError(f"{item.nodeid} runs snakemake jobs (snakemake {' '.join(args)}): mark it @pytest.mark.slow")
     env = dict(os.environ, PYTHONPATH=str(project / "src"), PYTHONDONTWRITEBYTECODE="1")
     command = [sys.executable, "-m", "snakemake", *args]
     result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
+    if refused:
+        assert result.returncode != 0, f"snakemake {' '.join(args)} was expected to refuse, and ran"
+    elif check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
     return result
 

@@ -49,6 +49,7 @@ def read_version(path: Path) -> int:
     return int(versions.pop())
 
 
+@pytest.mark.slow
 def test_killed_writers_leave_the_old_or_a_complete_new_file_and_the_next_write_cleans_up(tmp_path):
     target = tmp_path / "results" / "metric.csv"
     target.parent.mkdir()

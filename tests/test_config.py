@@ -108,7 +108,7 @@ def test_default_grid_has_ten_log_spaced_values():
 def test_snakemake_refuses_bad_config_before_any_job(tmp_path):
     project = copy_project(tmp_path)
     (project / "bad.yaml").write_text("sparsity:\n  grid_size: 3\n  values: [0.5, 0]\n")
-    result = snakemake(project, "--cores", "1", "--configfile", "bad.yaml", check=False)
+    result = snakemake(project, "--cores", "1", "--configfile", "bad.yaml", refused=True)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "config key sparsity.values[1]: 0 is less than or equal to the minimum of 0" in output

@@ -119,15 +119,18 @@ variants:
 """
 
 
-def test_default_target_plans_only_the_paper_study_and_variants_target_every_variant(tmp_path, mnist_root):
-    """README, "Beyond the paper": `snakemake` runs the paper study only; `snakemake variants` every
-    variant, each under results/variants/<name>/, with the resources and SLURM group the profiles
-    give the study's rule of the same name."""
+def test_a_config_with_variants_plans_its_variants_and_study_plans_the_base_study(tmp_path, mnist_root):
+    """README, "Beyond the paper": `snakemake study` runs the base study only; `snakemake variants`,
+    and `snakemake` with a config that declares variants, every variant, each under
+    results/variants/<name>/, with the resources and SLURM group the profiles give the study's rule
+    of the same name. Never the base study unasked."""
     project = copy_project(tmp_path)
     (project / "v.yaml").write_text(VARIANTS_YAML)
     config = ("--configfile", "config/quick.yaml", "v.yaml", "--config", f"mnist_root={mnist_root}")
-    paper_study, _ = _plan(project, *config)
+    paper_study, _ = _plan(project, "study", *config)
     assert paper_study["train_model"] == 12 and not any(name.startswith(("paper_", "lstm_")) for name in paper_study)
+    by_default, _ = _plan(project, *config)
+    assert "train_model" not in by_default and by_default["lstm_train_model"] == 2
     planned, output = _plan(project, "variants", "--profile", "slurm", *config)
     for variant in ("paper", "lstm"):
         assert planned[f"{variant}_train_model"] == 2  # 2 architectures x 1 p x 1 seed (common)
