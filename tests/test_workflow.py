@@ -82,7 +82,7 @@ def test_claims_table_has_every_claim_with_a_verdict(quick_run):
     assert set(table["result"]) <= {"holds", "fails"}
     assert table.loc[table["claim"] == "g", "result"].item() == "holds"  # Q of the trained graphs is equation (5)
     noise = pd.read_csv(project / "results" / "aggregate" / "trial_noise.csv")
-    assert set(noise["metric"]) == {"bottleneck", "weight_mask"}
+    assert set(noise["metric"]) == {"bottleneck", "bottleneck_loss", "weight_mask"}
     assert (noise["n_trials"] == 2).all()
 
 
