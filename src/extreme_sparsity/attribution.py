@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .aggregate import counted
+
 METRIC_ORDER = ("bottleneck", "bottleneck_loss", "weight_mask", "correlation", "cka", "weight_mask_control")
 TABLE_COLUMNS = [
     "cell", "metric", "architecture", "p_sparsest", "S_sparsest", "S_dense", "rise", "n_models_sparsest",
@@ -28,12 +30,7 @@ EFFECT_COLUMNS = [
 def per_seed(metrics: pd.DataFrame, exclude_poor_models: bool) -> pd.DataFrame:
     """One row per (metric, architecture, p, seed): S = the mean M_spec of both sub-networks, each
     sub-network's M_spec, and whether the cell's aggregation counts that model."""
-    counted = pd.Series(True, index=metrics.index)
-    if "selected" in metrics:
-        counted &= metrics["selected"].astype(bool)
-    if exclude_poor_models:
-        counted &= metrics["performs_well"].astype(bool)
-    frame = metrics.assign(counted=counted)
+    frame = metrics.assign(counted=counted(metrics, exclude_poor_models))
     keys = ["metric", "architecture", "p", "seed"]
     wide = frame.pivot_table(index=keys, columns="sub_network", values="specialization", aggfunc="mean")
     wide.columns = [f"S_n{int(n)}" for n in wide.columns]
