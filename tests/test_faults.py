@@ -4,6 +4,7 @@ nothing is lost, nothing half-written is kept, and the message says what to do."
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import shutil
@@ -76,6 +77,13 @@ def state(path: Path) -> dict:
 
 def same_tensors(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a)
+
+
+def signal_all(pids: list[int], signum: int) -> None:
+    """Send ``signum`` to each process that still exists."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
 
 
 def job_processes(project: Path, script: str) -> list[int]:
@@ -264,11 +272,19 @@ def test_killed_metric_or_aggregation_job_reruns_to_identical_output(fresh, refe
     """README "Faults": a metric or aggregation job killed: no output is left; the rerun writes output identical to an uninterrupted run."""
     project, args = fresh
     shutil.copytree(reference / "results", project / "results", dirs_exist_ok=True)  # everything upstream
-    (project / target).unlink()
-    run = start(project, target, *args)
-    wait_for(lambda: job_processes(project, script), every=0.005)
-    for pid in job_processes(project, script):
-        os.kill(pid, signal.SIGKILL)
+    for _ in range(5):  # a job this small may finish between being seen and being killed: try again
+        (project / target).unlink()
+        run = start(project, target, *args)
+        wait_for(lambda: job_processes(project, script), every=0.005)
+        pids = job_processes(project, script)
+        signal_all(pids, signal.SIGSTOP)
+        if not (project / target).exists():
+            break
+        signal_all(pids, signal.SIGCONT)
+        run.communicate(timeout=60)
+    else:
+        pytest.fail(f"{script} finished before it could be stopped, five times")
+    signal_all(pids, signal.SIGKILL)
     run.communicate(timeout=60)
     assert run.returncode != 0 and not (project / target).exists()
     snakemake(project, target, *args)
