@@ -73,7 +73,6 @@ def test_study_flops_of_a_tiny_study_derived_by_hand():
     assert parts["bottleneck"] == 120 * (f_in + f_rec + 200) + 5 * 100 * 3 * 400 + 20 * 400 == 4_491_200
     assert parts["correlation"] == 20 * (f_in + f_rec) == 643_200
     assert cost_model.floor_seconds(1e12, cores=2, peak_flops_per_core=1e11) == 5.0
-    assert cost_model.predicted_seconds({"a": 3.0, "b": 1.0}, {"a": 4, "b": 2}, cores=2) == 7.0
 
 
 def test_job_counts_are_those_snakemake_plans_for_the_default_study(tmp_path):

@@ -1,5 +1,5 @@
 """Benchmark: prints one line per figure of merit, measured in this process on real MNIST, and the
-cost model of the study (its compute floor and predicted wall time on this machine).
+cost model of the study (its compute floor and its schedule simulated on 2 to 64 cores).
 
     python -m extreme_sparsity.bench --mnist-root data [--threads 1] [--results results]
 
@@ -27,13 +27,14 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from . import cost_model, dataset, mnist, settings, task
+from . import cost_model, dataset, mnist, schedule, settings, task
 from .checkpoint import save_model
 from .cost_model import training_flops_per_sample
 from .deep_r import DeepR
 from .metrics import bottleneck, correlation, weight_mask
 from .model import ModelConfig, build_model, decide
 from .seeding import trial_seed
+from .sparsity import format_sparsity
 from .training import evaluate
 
 
@@ -211,6 +212,31 @@ def mean_epochs(results: Path, config: dict) -> tuple[dict[str, float], str]:
     return {a: float(config["training"]["epochs"][a]) for a in config["architectures"]}, "the config's minimum epochs (no finished run found)"
 
 
+def epochs_by_model(results: Path, config: dict) -> dict[tuple[str, str], float]:
+    """Mean epochs trained per (architecture, p) in a finished run's training table, else the
+    config's minimum epochs."""
+    table = results / "aggregate" / "training.csv"
+    minimum = {(a, p): float(config["training"]["epochs"][a]) for a in config["architectures"] for p in settings.sparsities(config)}
+    if not table.is_file():
+        return minimum
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    found = {}
+    for key in minimum:
+        epochs = [float(row["epochs_trained"]) for row in rows if (row["architecture"], format_sparsity(float(row["p"]))) == key]
+        found[key] = statistics.mean(epochs) if epochs else minimum[key]
+    return found
+
+
+def study_dry_run(config_file: Path, mnist_root: Path) -> list[schedule.Job]:
+    """The jobs of the study ``config_file`` defines, from snakemake's dry run of all of it."""
+    command = [sys.executable, "-m", "snakemake", "-n", "--forceall", "--configfile", str(config_file), "--config", f"mnist_root={mnist_root}"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"the dry run of {config_file} failed:\n{result.stderr[-2000:]}")
+    return schedule.parse_dry_run(result.stdout + "\n" + result.stderr)
+
+
 def scaled_seconds(function, fraction: int, *splits: dataset.PairedDigits) -> float:
     """Seconds of ``function`` on the first 1/``fraction`` of each split, times ``fraction``."""
     parts = [split.subset(slice(0, len(split) // fraction)) for split in splits]
@@ -322,9 +348,6 @@ def main(argv: list[str] | None = None) -> None:
         floor = cost_model.floor_seconds(total, args.cores, peak)
         start = start_up["job"]
         per_job = {
-            "train_model": start + statistics.mean(  # the architectures have as many jobs each
-                epochs[a] * (len(train) / rates[a] + evaluation_seconds) for a in config["architectures"]
-            ),
             "weight_mask_metric": start + mask_job,
             "bottleneck_metric": start + bottleneck_job,
             "correlation_metric": start + correlation_job,
@@ -332,18 +355,23 @@ def main(argv: list[str] | None = None) -> None:
             "time_course_metric": start + bottleneck_job * config["model"]["n_steps"],
             "other": start,
         }
-        predicted = cost_model.predicted_seconds(per_job, counts, args.cores)
         say(
             f"floor of the study in {args.config} ({sum(counts.values())} jobs, epochs: {source}): "
             f"{total:.3g} useful FLOPs ("
             + ", ".join(f"{name} {value:.2g}" for name, value in parts.items() if value)
             + f") / ({args.cores} cores x {peak / 1e9:.1f} GFLOP/s) = {floor / 60:.1f} min"
         )
-        say(
-            f"predicted wall time on {args.cores} cores: {predicted / 60:.1f} min = {predicted / floor:.1f}x the floor ("
-            + ", ".join(f"{rule} {counts[rule]} x {per_job[rule]:.1f} s" for rule in counts if counts[rule])
-            + ")"
+        # The schedule of the configured study on 2 to 64 cores, priorities as the rules set them.
+        by_model = epochs_by_model(args.results, config)
+        per_epoch = {a: len(train) / rates[a] + evaluation_seconds for a in config["architectures"]}
+        jobs = study_dry_run(args.config, args.mnist_root)
+        seconds = schedule.modelled_seconds(
+            jobs, set(per_job) | {"train_model"}, per_job,
+            lambda job: start + by_model[(job.wildcards["architecture"], job.wildcards["p"])] * per_epoch[job.wildcards["architecture"]],
         )
+        say(f"simulated schedule of {args.config} (snakemake's priorities; job seconds as above):")
+        for line in schedule.table(jobs, seconds, [2, 8, 16, 64], lambda cores: cost_model.floor_seconds(total, cores, peak)):
+            say("  " + line)
 
         cells = []
         for n_hidden in (100, 200, 400):

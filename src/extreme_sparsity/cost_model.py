@@ -1,4 +1,4 @@
-"""What a study costs: its useful FLOPs (the compute floor) and a predicted wall time.
+"""What a study costs: its useful FLOPs (the compute floor); schedule.py simulates its wall time.
 
 Useful FLOPs of one sample (multiply-add = 2; N units, I inputs, G gates of the cell, T steps,
 C classes, bottleneck b, both sub-networks; W_sparse counted as the dense N x N matrices of
@@ -143,8 +143,3 @@ def mask_flops(flops: SampleFlops, sizes: DataSizes, networks: int, masks: int, 
 def floor_seconds(total_flops: float, cores: int, peak_flops_per_core: float) -> float:
     """The compute floor: the useful FLOPs at the matmul peak on every core."""
     return total_flops / (cores * peak_flops_per_core)
-
-
-def predicted_seconds(job_seconds: dict[str, float], job_counts: dict[str, int], cores: int) -> float:
-    """Wall time if the jobs packed the cores perfectly: sum of jobs x seconds per job / cores."""
-    return sum(job_counts[rule] * job_seconds[rule] for rule in job_counts) / cores

@@ -14,6 +14,7 @@ rule mask_sweep:
         "results/logs/mask_sweep/{score_init}/p={p}/seed={seed}.log",
     benchmark:
         "results/benchmarks/mask_sweep/{score_init}/p={p}/seed={seed}.tsv"
+    priority: priorities.BY_RULE["mask_sweep"]
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -42,6 +43,7 @@ rule calibrate_mask_q:
         "results/logs/calibrate_mask_q.log",
     benchmark:
         "results/benchmarks/calibrate_mask_q.tsv"
+    priority: priorities.BY_RULE["calibrate_mask_q"]
     conda:
         "../../envs/plot.yaml"
     params:

@@ -13,7 +13,7 @@ from snakemake.utils import validate
 PACKAGE = Path(workflow.basedir) / "src" / "extreme_sparsity"
 sys.path.insert(0, str(PACKAGE.parent))
 
-from extreme_sparsity import settings
+from extreme_sparsity import priorities, settings
 from extreme_sparsity.code_inputs import package_files_imported_by
 from extreme_sparsity.config_errors import config_errors
 
@@ -45,6 +45,12 @@ def code_of(script):
             Path(workflow.basedir) / "workflow" / "scripts" / script, PACKAGE
         )
     ]
+
+
+def training_priority(wildcards):
+    return priorities.training(
+        wildcards.architecture, wildcards.p, settings.sparsities(config)
+    )
 
 
 def trained_model(architecture, p, seed):

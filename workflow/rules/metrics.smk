@@ -14,6 +14,7 @@ rule bottleneck_metric:
         "results/logs/bottleneck_metric/p={p}/seed={seed}.log",
     benchmark:
         "results/benchmarks/bottleneck_metric/p={p}/seed={seed}.tsv"
+    priority: priorities.BY_RULE["bottleneck_metric"]
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -37,6 +38,7 @@ rule weight_mask_metric:
         "results/logs/weight_mask_metric/p={p}/seed={seed}.log",
     benchmark:
         "results/benchmarks/weight_mask_metric/p={p}/seed={seed}.tsv"
+    priority: priorities.BY_RULE["weight_mask_metric"]
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -60,6 +62,7 @@ rule correlation_metric:
         "results/logs/correlation_metric/p={p}/seed={seed}.log",
     benchmark:
         "results/benchmarks/correlation_metric/p={p}/seed={seed}.tsv"
+    priority: priorities.BY_RULE["correlation_metric"]
     conda:
         "../../envs/torch.yaml"
     threads: 1

@@ -19,6 +19,7 @@ rule time_course_metric:
         "results/benchmarks/time_course_metric/{metric}/p={p}/seed={seed}.tsv"
     wildcard_constraints:
         metric="|".join(TIME_COURSE_ARCHITECTURES),
+    priority: priorities.BY_RULE["time_course_metric"]
     conda:
         "../../envs/torch.yaml"
     threads: 1

@@ -10,6 +10,7 @@ rule train_model:
         "results/logs/train_model/{architecture}/p={p}/seed={seed}.log",
     benchmark:
         "results/benchmarks/train_model/{architecture}/p={p}/seed={seed}.tsv"
+    priority: training_priority
     conda:
         "../../envs/torch.yaml"
     threads: 1
