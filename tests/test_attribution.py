@@ -149,7 +149,7 @@ def test_shipped_attribution_is_consistent():
         assert factor["from"] != factor["to"]
     assert {cell["n_seeds"] for cell in configs.values()} == {10}
     grids = {tuple(cell["sparsity"]["values"]) for cell in configs.values()}
-    assert grids == {(0.0001, 0.002154, 1.0)}  # 1/N^2 and 1 kept
+    assert grids == {(0.0001, 1.0)}  # 1/N^2 and 1 kept
 
 
 def test_unknown_variant_in_a_factor_is_refused():
