@@ -16,12 +16,14 @@ TIME_COLUMNS = {"seconds"}  # wall-clock columns: the only values allowed to dif
 SOFTWARE_COLUMN = "software"  # "python=3.11.7 extreme-sparsity=0.1.0 torch=2.14.1 ...", see versions.py
 
 
-def assert_same_results(expected: Path, actual: Path, *, python_patch_may_differ: bool = False) -> None:
+def assert_same_results(expected: Path, actual: Path, *, python_patch_may_differ: bool = False, only_study: bool = False) -> None:
     """The same result files with the same contents under two results/ folders; no resume file left.
     ``python_patch_may_differ``: the software column may name another Python 3.X.* (a container's
-    base image), every package version must still be the same."""
-    files = result_files(expected)
-    assert files == result_files(actual), sorted(set(files) ^ set(result_files(actual)))
+    base image), every package version must still be the same. ``only_study``: the base study's
+    files only (not the variants' and comparisons' that ``actual`` may hold beside them)."""
+    study = lambda paths: [path for path in paths if not only_study or path.parts[0] not in ("variants", "comparisons")]  # noqa: E731
+    files = study(result_files(expected))
+    assert files == study(result_files(actual)), sorted(set(files) ^ set(study(result_files(actual))))
     assert any(path.suffix == ".pt" for path in files) and any(path.suffix == ".csv" for path in files)
     for path in files:
         _assert_same_file(expected / path, actual / path, python_patch_may_differ)

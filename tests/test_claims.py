@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from extreme_sparsity.claims import CLAIM_IDS, COLUMNS, architecture_of, check_claims, rise_fraction, spearman
+from extreme_sparsity.claims import CLAIM_IDS, COLUMNS, check_claims, rise_fraction, spearman
+from extreme_sparsity.metrics import architecture_of
 
 GRID = [float(f"{p:.4g}") for p in np.logspace(-4, 0, 10)]  # 1e-4, 2.783e-4, ..., 0.01668, ..., 0.3594, 1
 SETTINGS = {

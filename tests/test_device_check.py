@@ -78,7 +78,8 @@ def run_with_injected_difference(monkeypatch, capsys, small_splits, step=(0.0, 0
 
     monkeypatch.setattr(device_check, "train_on", train_on)
     monkeypatch.setattr(device_check, "step_difference", lambda *args: step)
-    monkeypatch.setattr(device_check, "build_dataset", lambda *args: None)
+    monkeypatch.setattr(device_check.mnist, "ensure_files", lambda *args, **kwargs: {})
+    monkeypatch.setattr(dataset, "write_study_data", lambda *args: None)
     few = tuple(split.subset(slice(0, 768)) for split in small_splits)  # 3 steps of 256
     monkeypatch.setattr(dataset, "load_splits", lambda *args: few)
     monkeypatch.setattr(device_check.training, "resolve_device", lambda device: torch.device("cpu"))

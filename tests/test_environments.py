@@ -6,9 +6,10 @@ built and run by tests/test_container.py; Apptainer cannot be installed here).
 * every rule with an action has a conda environment, a log and a benchmark, and its script's
   imports work with only the packages of that environment; the workflow names the container
   built from containers/;
-* the workflow profile sizes every rule and names no rule that does not exist; the slurm profile
-  is found from the repository root, reads partition and account from the environment, and
-  groups the short jobs (a dry run at paper scale shows how many sbatch submissions that makes);
+* every rule that runs a job declares its threads, memory and time (growing with each retry) and
+  the profiles size no rule; the slurm profile is found from the repository root, reads partition
+  and account from the environment, and the rules group the short jobs (a dry run at paper scale
+  with the slurm profile shows how many sbatch submissions that makes);
 * `snakefmt --check` and `snakemake --lint` are clean.
 """
 
@@ -155,7 +156,8 @@ def workflow_rules(tmp_path_factory, mnist_root) -> dict[str, dict]:
         'print("RULES=" + _json.dumps({r.name: {"conda": r.conda_env and str(r.conda_env), '
         '"container": r.container_img and str(r.container_img), "script": r.script, '
         '"shell": r.shellcmd, "norun": r.norun, "basedir": str(r.basedir), '
-        '"log": [str(f) for f in r.log], "benchmark": r.benchmark and str(r.benchmark)} for r in workflow.rules}))\n'
+        '"log": [str(f) for f in r.log], "benchmark": r.benchmark and str(r.benchmark), "group": r._group} '
+        "for r in workflow.rules}))\n"
     )
     listed = snakemake(project, "-s", "inspect_rules.smk", "--list-rules", "--config", f"mnist_root={mnist_root}")
     line = next(line for line in listed.stdout.splitlines() if line.startswith("RULES="))
@@ -237,24 +239,26 @@ def load_profile(path: Path, **environment: str) -> dict:
         os.environ.update(saved)
 
 
-def test_workflow_profile_sizes_every_rule_and_only_rules_that_exist(workflow_rules):
-    profile = load_profile(REPO / "profiles" / "default" / "config.yaml")
-    resources: dict[str, set[str]] = {}
-    for entry in profile["set-resources"]:
-        rule, assignment = entry.split(":", 1)
-        resources.setdefault(rule, set()).add(assignment.split("=", 1)[0])
-    threads = {entry.split("=", 1)[0] for entry in profile["set-threads"]}
-    for name in workflow_rules:
-        assert {"mem_mb", "runtime"} <= resources.get(name, set()), f"profiles/default sizes no mem_mb/runtime for {name}"
-        assert name in threads, f"profiles/default sets no threads for {name}"
-    assert set(resources) | threads <= set(workflow_rules), "profiles/default names rules the workflow lacks"
+def test_every_job_rule_declares_threads_memory_and_time_that_grow_with_retries(workflow_rules):
+    """The rules, not a profile, size their jobs, so that every study variant inherits the sizes."""
+    text = "\n".join(path.read_text() for path in sorted((REPO / "workflow").rglob("*.smk")))
+    blocks = dict(re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", text, flags=re.MULTILINE | re.DOTALL))
+    for name, rule in workflow_rules.items():
+        if rule["norun"] or name not in blocks:
+            continue  # target rules run nothing; `all` is the Snakefile's
+        for declaration in ("threads: 1", "mem_mb=per_attempt(", "runtime=per_attempt("):
+            assert declaration in blocks[name], f"rule {name} lacks {declaration}"
+
+
+def test_profiles_hold_no_rule_sizes():
+    for path in (REPO / "profiles" / "default" / "config.yaml", REPO / "slurm" / "config.yaml"):
+        profile = load_profile(path)
+        assert not {"set-threads", "set-resources", "groups"} & set(profile), f"{path}: rule settings belong in the rules"
 
 
 def test_training_asks_for_a_gpu_when_device_is_cuda(tmp_path, mnist_root):
     """One config value, `device`, both moves training to the GPU and makes each training job ask
-    SLURM for one (sbatch --gpus=1); the workflow profile leaves that resource to the rule."""
-    profile = load_profile(REPO / "profiles" / "default" / "config.yaml")
-    assert not any(entry.startswith("train_model:gpu") for entry in profile["set-resources"])
+    SLURM for one (sbatch --gpus=1)."""
     project = copy_project(tmp_path)
 
     def training_gpus(*config: str) -> str | None:
@@ -289,9 +293,9 @@ def test_slurm_profile_settings(workflow_rules):
     assert not any(entry.startswith(("slurm_partition", "slurm_account")) for entry in plain["default-resources"])
     chosen = load_profile(REPO / "slurm" / "config.yaml", SBATCH_PARTITION="all", SBATCH_ACCOUNT="lab 1")
     assert {"slurm_partition='all'", "slurm_account='lab 1'"} <= set(chosen["default-resources"])
-    groups = dict(entry.split("=", 1) for entry in plain["groups"])
-    assert set(groups) <= set(workflow_rules), "slurm/ groups rules the workflow lacks"
-    assert {name for name in workflow_rules if name.endswith("_metric")} <= {r for r, g in groups.items() if g == "metrics"}
+    assert {name for name, rule in workflow_rules.items() if rule["group"] == "metrics"} == {
+        name for name in workflow_rules if name.endswith("_metric")
+    }
     assert int(plain["cores"]) == 1  # group jobs run their members one at a time
 
 
@@ -321,6 +325,15 @@ def test_paper_scale_submissions(tmp_path, mnist_root):
     alone = int(counts["prepare_dataset"]) + int(counts["train_model"]) + int(counts["calibrate_mask_q"])
     assert submissions == alone + len(groups)
     print(f"\npaper scale: {counts['total']} jobs in {submissions} sbatch submissions", file=sys.stderr)
+
+
+def test_the_workflow_uses_no_private_snakemake_attribute():
+    """Only Snakemake's public features: no `workflow._x`, `rules._x`, `settings._x` (the next
+    release may change them silently)."""
+    private = re.compile(r"\b(?:workflow|rules|rule|snakemake|settings)(?:\.\w+)*\._\w+")
+    for path in [REPO / "Snakefile", *sorted((REPO / "workflow").rglob("*.smk")), *sorted((REPO / "workflow" / "scripts").glob("*.py"))]:
+        found = private.findall(path.read_text())
+        assert not found, f"{path.relative_to(REPO)} uses private Snakemake attributes: {found}"
 
 
 def test_snakefmt_leaves_every_workflow_file_unchanged():

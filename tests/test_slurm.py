@@ -3,7 +3,8 @@
 The session starts a single-node cluster (tests/slurm/start.sh: slurmctld, slurmd, munge, and
 slurmdbd on MariaDB so that sacct answers) and stops every daemon it started at the end, even on
 failure. One run of the small study (tests/small_study.yaml on config/quick.yaml: every rule,
-fewest jobs) goes through the slurm/ profile exactly as a user types it
+fewest jobs) and of a one-model study variant beside it (tests/slurm/variant.yaml: its jobs must
+get the requests and groups of the study's rules) goes through the slurm/ profile as a user types it
 (`snakemake --profile slurm`, partition and account from SBATCH_PARTITION / SBATCH_ACCOUNT),
 plus tests/slurm/profile for short status polling. While it runs, a training job that has
 finished an epoch is cancelled with scancel; the run must resubmit it, the new job must resume
@@ -34,6 +35,7 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 SLURM_DIR = REPO / "tests" / "slurm"
 TEST_PROFILE = SLURM_DIR / "profile"
+VARIANT = SLURM_DIR / "variant.yaml"  # one small study variant beside the base study
 PARTITION, ACCOUNT = "debug", "ci"
 RUN_TIMEOUT = 900  # seconds for one snakemake run; the small study takes a few minutes here
 
@@ -127,8 +129,9 @@ def slurm_run(slurm_cluster, small_run, tmp_path_factory, mnist_root) -> SlurmRu
     # small_run (local, --cores 2) is requested first so that the two runs never share the cores.
     project = copy_project(tmp_path_factory.mktemp("slurm"))
     shutil.copy2(SMALL_STUDY, project / SMALL_STUDY.name)
-    args = ("--profile", "slurm", "--profile", str(TEST_PROFILE), "--configfile", "config/quick.yaml", SMALL_STUDY.name)
-    args += ("--config", f"mnist_root={mnist_root}")
+    shutil.copy2(VARIANT, project / VARIANT.name)
+    args = ("--profile", "slurm", "--profile", str(TEST_PROFILE), "--configfile", "config/quick.yaml", SMALL_STUDY.name, VARIANT.name)
+    args += ("--config", f"mnist_root={mnist_root}", "--", "study", "variants")
     log_path = project / "snakemake.log"
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 60))
     started = time.monotonic()
@@ -174,8 +177,8 @@ def slurm_run(slurm_cluster, small_run, tmp_path_factory, mnist_root) -> SlurmRu
 
 def test_every_job_went_through_sbatch(slurm_run):
     log = slurm_run.log
-    # Only the target rule `all` (no action) runs in the main process; every other job is submitted.
-    assert set(re.findall(r"^localrule (\w+):", log, re.MULTILINE)) == {"all"}
+    # Only the target rules (no action) run in the main process; every other job is submitted.
+    assert set(re.findall(r"^localrule (\w+):", log, re.MULTILINE)) == {"study", "variants"}
     # SLURM's own accounting knows every submission, under this run's name, partition and account.
     expected = set(slurm_run.submissions)
     for _ in range(30):  # sacct lags slurmctld by a few seconds
@@ -200,7 +203,7 @@ def test_every_job_went_through_sbatch(slurm_run):
 
 
 def test_results_equal_a_local_run(slurm_run, small_run):
-    assert_same_results(small_run[0] / "results", slurm_run.project / "results")
+    assert_same_results(small_run[0] / "results", slurm_run.project / "results", only_study=True)
 
 
 def test_cancelled_job_was_resubmitted(slurm_run):
@@ -216,7 +219,7 @@ def test_cancelled_job_was_resubmitted(slurm_run):
     assert "resuming after epoch" in training_log.read_text()
 
 
-def test_sbatch_requests_follow_the_workflow_profile(slurm_run):
+def test_sbatch_requests_follow_the_rules(slurm_run):
     requests = _sacct(slurm_run.since, slurm_run.run_id, "JobIDRaw,Timelimit,ReqMem,ReqCPUS")
     by_id = {row["JobIDRaw"]: row for row in requests}
     training = [job for job, path in slurm_run.submissions.items() if path.parts[-3] == "rule_train_model"]
@@ -227,6 +230,12 @@ def test_sbatch_requests_follow_the_workflow_profile(slurm_run):
     assert by_id[retry]["Timelimit"] == "00:30:00" and by_id[retry]["ReqMem"] == "4000M"  # attempt 2
     groups = [job for job, path in slurm_run.submissions.items() if path.parent.name.startswith("group_")]
     assert groups and all(by_id[job]["ReqCPUS"] == "1" for job in groups)
+    # the variant's jobs: the requests and groups its study rules declare
+    (variant,) = [job for job, path in slurm_run.submissions.items() if path.parts[-3] == "rule_lstm_train_model"]
+    assert (by_id[variant]["Timelimit"], by_id[variant]["ReqMem"], by_id[variant]["ReqCPUS"]) == ("00:15:00", "2000M", "1")
+    grouped = "\n".join(slurm_run.submissions[job].read_text() for job in groups)
+    assert "results/variants/lstm/metrics/correlation/p=1/seed=0.csv" in grouped
+    assert "results/variants/lstm/aggregate/metrics.csv" in grouped
 
 
 def test_second_invocation_does_nothing(slurm_run):

@@ -122,8 +122,8 @@ variants:
 def test_a_config_with_variants_plans_its_variants_and_study_plans_the_base_study(tmp_path, mnist_root):
     """README, "Beyond the paper": `snakemake study` runs the base study only; `snakemake variants`,
     and `snakemake` with a config that declares variants, every variant, each under
-    results/variants/<name>/, with the resources and SLURM group the profiles give the study's rule
-    of the same name. Never the base study unasked."""
+    results/variants/<name>/, with the resources and SLURM group the study's rule declares. Never
+    the base study unasked."""
     project = copy_project(tmp_path)
     (project / "v.yaml").write_text(VARIANTS_YAML)
     config = ("--configfile", "config/quick.yaml", "v.yaml", "--config", f"mnist_root={mnist_root}")
@@ -140,10 +140,10 @@ def test_a_config_with_variants_plans_its_variants_and_study_plans_the_base_stud
     assert planned["compare_variants"] == planned["plot_variant_comparison"] == 1
     assert "results/comparisons/all/specialization.png" in output
     train_jobs = output.split("rule lstm_train_model:")[1].split("\n\n")[0]
-    assert "mem_mb=2000" in train_jobs and "runtime=15" in train_jobs  # from the profile, by rule name
+    assert "mem_mb=2000" in train_jobs and "runtime=15" in train_jobs  # declared by the study's rule
     metrics_group = output.split("Group job metrics")[1].split("Group job")[0]
     for rule in ("lstm_bottleneck_metric", "lstm_weight_mask_metric", "paper_correlation_metric"):
-        assert f"rule {rule}:" in metrics_group  # slurm/'s groups, by rule name
+        assert f"rule {rule}:" in metrics_group  # the study's rules' groups
 
 
 def test_bad_key_in_a_variant_is_refused_with_the_variant_name(tmp_path):

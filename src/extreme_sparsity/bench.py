@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import platform
@@ -24,18 +25,18 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 import yaml
 
-from . import cost_model, dataset, mnist, schedule, settings, task
+from . import cost_model, dataset, mnist, schedule, settings
 from .checkpoint import save_model
 from .cost_model import training_flops_per_sample
-from .deep_r import DeepR
 from .metrics import bottleneck, correlation, weight_mask
-from .model import ModelConfig, build_model, decide
+from .model import ModelConfig, build_model
 from .seeding import trial_seed
+from .variants import merged
 from .sparsity import format_sparsity
-from .training import evaluate
+from . import training
+from .training import TrainingConfig, evaluate
 
 
 def peak_matmul_rate(size: int = 2048, repeats: int = 10) -> float:
@@ -52,18 +53,17 @@ def peak_matmul_rate(size: int = 2048, repeats: int = 10) -> float:
 
 
 def training_throughput(
-    config: ModelConfig, train: dataset.PairedDigits, batch_size: int, batches: int = 40, repeats: int = 5
+    config: ModelConfig, training_config: TrainingConfig, train: dataset.PairedDigits, batch_size: int,
+    batches: int = 40, repeats: int = 5,
 ) -> tuple[float, float]:
-    """Samples per second of the real training step (Adadelta + Deep-R) and its useful FLOP rate as
-    a fraction of the peak matmul rate, both the median over ``repeats`` windows of ``batches``.
+    """Samples per second of training's own step (training.training_step: the sub-networks'
+    optimiser and Deep-R as the study configures them) and its useful FLOP rate as a fraction of
+    the peak matmul rate, both the median over ``repeats`` windows of ``batches``.
 
     The peak is measured again right before each window: on a shared machine the clock and the
     neighbours change from one second to the next, and only a ratio of adjacent measurements is fair.
     """
-    model = build_model(config, seed=0)
-    params = [p for name, p in model.named_parameters() if not name.startswith("sparse.")]
-    optimizer = torch.optim.Adadelta(params, lr=0.5, rho=0.9)
-    deep_r = DeepR(model.sparse, 0.03, (0.9, 0.95), 1e-5, 1e-4, 1e-10, torch.Generator().manual_seed(0))
+    model, optimizer, deep_r, _ = training.training_parts(config, training_config)
     by_subnetwork = train.inputs.transpose(0, 1)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
     flops = training_flops_per_sample(config, batch_size=batch_size)
@@ -71,13 +71,8 @@ def training_throughput(
 
     def step(number: int) -> None:
         chosen = order[(number * batch_size) % (len(train) - batch_size) :][:batch_size]
-        output, _ = decide(model(torch.index_select(by_subnetwork, 1, chosen).transpose(0, 1)), config.decision)
-        loss = F.cross_entropy(output, train.target[chosen])
-        optimizer.zero_grad(set_to_none=True)
-        model.sparse.phi.grad = None
-        loss.backward()
-        optimizer.step()
-        deep_r.step()
+        inputs = torch.index_select(by_subnetwork, 1, chosen).transpose(0, 1)
+        training.training_step(model, optimizer, deep_r, inputs, train.target[chosen])
 
     for number in range(warmup):
         step(number)
@@ -122,13 +117,13 @@ BARE_TORCH = "import torch"
 
 PEAK_MEMORY_JOB = textwrap.dedent(
     """
-    import sys, torch
-    from extreme_sparsity import dataset, training
-    from extreme_sparsity.model import ModelConfig
+    import dataclasses, sys, torch, yaml
+    from extreme_sparsity import dataset, settings, training
     torch.set_num_threads(int(sys.argv[2]))
+    config = yaml.safe_load(open(sys.argv[3]))
     train, validation, test = dataset.load_splits(sys.argv[1], 0.1307, 0.3081, *dataset.SPLITS)
-    config = training.TrainingConfig(seed=0, epochs=1, deep_r_lr=0.03)
-    training.train(ModelConfig(sparsity=0.01), config, train, validation, test, log=lambda message: None)
+    one_epoch = dataclasses.replace(settings.training_config(config, "plain", 0.01, 0), epochs=1, stopping="fixed")
+    training.train(settings.model_config(config, "plain", 0.01), one_epoch, train, validation, test, log=lambda message: None)
     """
 )
 
@@ -160,16 +155,11 @@ def job_start_up(dataset_path: Path, checkpoint_path: Path, together: int = 1, r
     return {"job": job, "bare": torch_only, "imports": imports, "dataset": data, "checkpoint": checkpoint}
 
 
-def peak_memory_of_training(dataset_path: Path, threads: int) -> float:
-    """Maximum resident memory (bytes) of a process that trains one epoch (plain, p = 0.01)."""
-    subprocess.run([sys.executable, "-c", PEAK_MEMORY_JOB, str(dataset_path), str(threads)], check=True)
+def peak_memory_of_training(dataset_path: Path, threads: int, config_path: Path) -> float:
+    """Maximum resident memory (bytes) of a process that trains one epoch (plain, p = 0.01) of the
+    study ``config_path`` defines."""
+    subprocess.run([sys.executable, "-c", PEAK_MEMORY_JOB, str(dataset_path), str(threads), str(config_path)], check=True)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-
-
-def build_dataset(mnist_root: Path, path: Path, mean: float = dataset.MNIST_MEAN, std: float = dataset.MNIST_STD) -> None:
-    files = mnist.ensure_files(mnist_root, download=False)
-    splits = dataset.pair_mnist(files, seed=0, n_validation=6000)
-    dataset.write(path, splits, {"data_seed": 0}, task=task.PARITY, mean=mean, std=std)
 
 
 def cpu_model() -> str:
@@ -181,18 +171,28 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def side_by_side_worker(data_path: str, sparse_input: str) -> None:
+def study_training(config: dict, sparse_input: str | None = None, **changes) -> tuple[ModelConfig, TrainingConfig]:
+    """The plain model at p = 0.01 and its training as ``config`` sets them (``sparse_input`` and
+    other model ``changes`` replaced)."""
+    model_config = settings.model_config(config, "plain", 0.01)
+    if sparse_input is not None:
+        changes["sparse_input"] = sparse_input
+    return dataclasses.replace(model_config, **changes), settings.training_config(config, "plain", 0.01, 0)
+
+
+def side_by_side_worker(data_path: str, config_path: str, sparse_input: str) -> None:
     """One of two processes measuring training beside the other (``--side-by-side-worker``)."""
     torch.set_num_threads(1)
-    (train,) = dataset.load_splits(data_path, 0.1307, 0.3081, "train")
-    rate, fraction = training_throughput(ModelConfig(sparsity=0.01, sparse_input=sparse_input), train, 256)
+    config = yaml.safe_load(Path(config_path).read_text())
+    (train,) = dataset.load_splits(data_path, config["data"]["mean"], config["data"]["std"], "train")
+    rate, fraction = training_throughput(*study_training(config, sparse_input), train, 256)
     print(json.dumps({"rate": rate, "fraction": fraction}))
 
 
-def side_by_side(data_path: Path, sparse_input: str) -> list[dict]:
+def side_by_side(data_path: Path, config_path: Path, sparse_input: str) -> list[dict]:
     """Training rate and fraction of the peak of two processes on two cores at once, each peak
     measured beside the other process's work."""
-    command = [sys.executable, "-m", "extreme_sparsity.bench", "--side-by-side-worker", str(data_path), sparse_input]
+    command = [sys.executable, "-m", "extreme_sparsity.bench", "--side-by-side-worker", str(data_path), str(config_path), sparse_input]
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
     return [json.loads(process.communicate()[0]) for process in processes]
 
@@ -228,6 +228,9 @@ def epochs_by_model(results: Path, config: dict) -> dict[tuple[str, str], float]
     return found
 
 
+DEFAULT_CONFIG = Path("config/config.yaml")
+
+
 def study_dry_run(config_file: Path, mnist_root: Path) -> list[schedule.Job]:
     """The jobs of the study ``config_file`` defines, from snakemake's dry run of all of it."""
     command = [sys.executable, "-m", "snakemake", "-n", "--forceall", "--configfile", str(config_file), "--config", f"mnist_root={mnist_root}"]
@@ -245,7 +248,7 @@ def scaled_seconds(function, fraction: int, *splits: dataset.PairedDigits) -> fl
 
 def main(argv: list[str] | None = None) -> None:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--side-by-side-worker":
-        return side_by_side_worker(*sys.argv[2:4])
+        return side_by_side_worker(*sys.argv[2:5])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist-root", type=Path, default=Path("data"), help="folder holding MNIST/raw/")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the workflow's jobs use 1)")
@@ -255,38 +258,40 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.config.is_file():
         parser.error(f"{args.config} not found: run from the repository root, or pass --config")
-    config = yaml.safe_load(args.config.read_text())
+    # a config file is layered on the defaults, as snakemake does with --configfile
+    config = merged(yaml.safe_load(DEFAULT_CONFIG.read_text()), yaml.safe_load(args.config.read_text()) or {})
     torch.set_num_threads(args.threads)
     say = lambda text: print(text, flush=True)  # noqa: E731
     say(f"CPU: {cpu_model()}, {os.cpu_count()} cores; torch {torch.__version__}, {args.threads} thread(s)")
 
     with tempfile.TemporaryDirectory() as scratch:
         data_path = Path(scratch) / "paired.h5"
-        build_dataset(args.mnist_root, data_path)
-        train, validation, test = dataset.load_splits(data_path, 0.1307, 0.3081, *dataset.SPLITS)
+        dataset.write_study_data(data_path, mnist.ensure_files(args.mnist_root, download=False), config["data"], config["task"])
+        train, validation, test = dataset.load_splits(data_path, config["data"]["mean"], config["data"]["std"], *dataset.SPLITS)
         sizes = cost_model.DataSizes(len(train), len(validation), len(test))
         peak = peak_matmul_rate()
         say(f"peak fp32 matmul (2048 x 2048, {args.threads} thread(s)): {peak / 1e9:.1f} GFLOP/s")
 
-        default_plain = settings.model_config(config, "plain", 0.01)
+        default_plain, default_training = study_training(config)
+        batch = default_training.batch_size
         rates = {}
         for name, model_config in (
             ("plain", default_plain),
             ("bottleneck", settings.model_config(config, "bottleneck", 0.01)),
-            ("plain, sparse_input=direct", ModelConfig(sparsity=0.01, sparse_input="direct")),
+            ("plain, sparse_input=direct", study_training(config, "direct")[0]),
         ):
-            rate, fraction = training_throughput(model_config, train, 256)
+            rate, fraction = training_throughput(model_config, default_training, train, batch)
             rates[name] = rate
-            flops = training_flops_per_sample(model_config, batch_size=256)
-            sparse_only = fraction * training_flops_per_sample(model_config, dense_sparse=False, batch_size=256) / flops
+            flops = training_flops_per_sample(model_config, batch_size=batch)
+            sparse_only = fraction * training_flops_per_sample(model_config, dense_sparse=False, batch_size=batch) / flops
             say(
-                f"training {name}, p=0.01, batch 256, Deep-R on: {rate:,.0f} samples/s "
+                f"training {name}, p=0.01, batch {batch}, Deep-R on: {rate:,.0f} samples/s "
                 f"({len(train) / rate:.2f} s per epoch of {len(train)}); useful {rate * flops / 1e9:.1f} "
                 f"GFLOP/s = {fraction:.1%} of the peak measured beside it ({sparse_only:.1%} counting only the active W_sparse)"
             )
         if (os.cpu_count() or 1) >= 2:
             for sparse_input in ("through_recurrent", "direct"):
-                pair = side_by_side(data_path, sparse_input)
+                pair = side_by_side(data_path, args.config, sparse_input)
                 say(
                     f"two training processes side by side (plain, {sparse_input}, 1 thread each): "
                     + ", ".join(f"{worker['rate']:,.0f} samples/s = {worker['fraction']:.1%}" for worker in pair)
@@ -338,7 +343,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"two jobs starting together: {pair['job']:.2f} s against {pair['bare']:.2f} s for two bare torch "
                 f"imports together = {pair['job'] / pair['bare']:.2f}x"
             )
-        say(f"peak memory of a training job (1 epoch, plain, p=0.01): {peak_memory_of_training(data_path, args.threads) / 2**30:.2f} GiB")
+        say(f"peak memory of a training job (1 epoch, plain, p=0.01): {peak_memory_of_training(data_path, args.threads, args.config) / 2**30:.2f} GiB")
 
         # The cost model of the configured study.
         epochs, source = mean_epochs(args.results, config)
@@ -375,16 +380,15 @@ def main(argv: list[str] | None = None) -> None:
 
         cells = []
         for n_hidden in (100, 200, 400):
-            model_config = ModelConfig(sparsity=0.01, n_hidden=n_hidden)
-            rate, fraction = training_throughput(model_config, train, 256, batches=20, repeats=3)
+            model_config, _ = study_training(config, n_hidden=n_hidden)
+            rate, fraction = training_throughput(model_config, default_training, train, batch, batches=20, repeats=3)
             cells.append(f"N={n_hidden}: {rate:,.0f} samples/s ({fraction:.0%} of peak)")
-        say("scaling with N (plain, direct, batch 256): " + "; ".join(cells))
+        say(f"scaling with N (plain, batch {batch}): " + "; ".join(cells))
         cells = []
-        model_config = ModelConfig(sparsity=0.01)
         for batch_size in (64, 256, 1024):
-            rate, fraction = training_throughput(model_config, train, batch_size, batches=max(10, 40 * 256 // batch_size), repeats=3)
+            rate, fraction = training_throughput(default_plain, default_training, train, batch_size, batches=max(10, 40 * 256 // batch_size), repeats=3)
             cells.append(f"{batch_size}: {rate:,.0f} samples/s ({fraction:.0%} of peak)")
-        say("scaling with batch size (plain, direct, N=100): " + "; ".join(cells))
+        say(f"scaling with batch size (plain, N={default_plain.n_hidden}): " + "; ".join(cells))
 
 
 if __name__ == "__main__":

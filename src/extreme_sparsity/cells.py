@@ -10,12 +10,15 @@ swapped parameters (``torch.func.functional_call``) take effect.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 
-if TYPE_CHECKING:
-    from .model import ModelConfig
+
+class CellSettings(Protocol):
+    """What a cell reads from the model's configuration (``ModelConfig`` provides it)."""
+
+    leak_rate: float
 
 CELLS: dict[str, type[Cell]] = {}
 
@@ -57,7 +60,7 @@ class Cell:
     candidate_gate = 0  # the gate that receives s(n) alone with sparse_input="direct"
     folds_recurrent_bias = True  # b_hh added to the drive once rather than at every step
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: CellSettings):
         self.config = config
 
     def start(self, drive: torch.Tensor, recurrent_bias: torch.Tensor) -> Any:

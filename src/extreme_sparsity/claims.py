@@ -14,6 +14,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from .metrics import architecture_of
+from .sparsity import modularity_analytic, sparsity_of_modularity
+
 CLAIM_IDS = ("a", "b", "c1", "c2", "d", "e1", "e2", "f", "g")
 COLUMNS = [
     "claim", "metric", "statement", "statistic", "value", "ci_low", "ci_high",
@@ -31,21 +34,6 @@ NO_RISE = 1e-12
 
 
 # --- small helpers -----------------------------------------------------------------------------------------
-
-
-def architecture_of(metric: str) -> str:
-    """The architecture a metric is measured on: the bottleneck metrics need the bottleneck (fig. 1b)."""
-    return "bottleneck" if metric in ("bottleneck", "bottleneck_loss") else "plain"
-
-
-def q_of_p(p: float) -> float:
-    """Structural modularity Q of sparsity p, equation (5)."""
-    return (1.0 - p) / (2.0 * (1.0 + p))
-
-
-def p_of_q(q: float) -> float:
-    """The sparsity p of a modularity Q, inverting equation (5): Q = (1 - p) / (2 (1 + p))."""
-    return (1.0 - 2.0 * q) / (1.0 + 2.0 * q)
 
 
 def _nanmax(values: np.ndarray) -> float:
@@ -250,7 +238,7 @@ def claim_late_rise(metric: str, curve: Curve, settings: dict) -> dict:
     why = "no models" if not grid.size else _rise_problem(grid, curve.values[0], grid[-1])
     if not why and not late.size:
         why = f"no grid point with {late_p:g} <= p < p_max"
-    statement = f"Stays near its p = 1 level until p < {late_p:g}, Q > {q_of_p(late_p):.2f} (section 4)"
+    statement = f"Stays near its p = 1 level until p < {late_p:g}, Q > {modularity_analytic(late_p):.2f} (section 4)"
     return _row("b", metric, statement,
                 f"max R(p) over grid points {late_p:g} <= p < p_max", _per_resample(statistic, curve.values),
                 Rule("ci_high", "<=", settings["near_level"]), curve.n_models, settings["confidence"], why)
@@ -278,7 +266,7 @@ def claim_mask_mostly_late(curve: Curve, settings: dict) -> dict:
     """(c2) ... but the weight mask rises mostly for Q > 0.4, p < 0.11 (section 4)."""
     p = settings["weight_mask_p"]
     statistics = _per_resample(lambda i: _rise_at(curve.grid, curve.values[i], p), curve.values)
-    statement = f"The weight mask rises mostly for p < {p:g}, Q > {q_of_p(p):.2f} (section 4)"
+    statement = f"The weight mask rises mostly for p < {p:g}, Q > {modularity_analytic(p):.2f} (section 4)"
     return _row("c2", WEIGHT_MASK, statement, f"R({p:g})",
                 statistics, Rule("ci_high", "<=", settings["mostly"]), curve.n_models, settings["confidence"],
                 _rise_problem(curve.grid, curve.values[0], p))
@@ -287,7 +275,7 @@ def claim_mask_mostly_late(curve: Curve, settings: dict) -> dict:
 def claim_little_at_q(metric: str, curve: Curve, settings: dict) -> dict:
     """(d) At Q = 0.35 every measure shows little to no specialization (section 4)."""
     q = settings["q_little"]
-    p = p_of_q(q)
+    p = sparsity_of_modularity(q)
     statistics = _per_resample(lambda i: _rise_at(curve.grid, curve.values[i], p), curve.values)
     return _row("d", metric, f"Little to no specialization at Q = {q:g} (section 4)", f"R(p of Q = {q:g}) = R({p:.4g})",
                 statistics, Rule("ci_high", "<=", settings["near_level"]), curve.n_models, settings["confidence"],

@@ -17,7 +17,7 @@ import torch
 from . import mnist
 from .atomic import atomic_path
 from .errors import DatasetMismatch
-from .task import PARITY, BandwidthTask, draw_pairs
+from .task import PARITY, BandwidthTask, draw_pairs, task_for
 
 SPLITS = ("train", "validation", "test")
 FORMAT_VERSION = 4  # 3: the attribute task_bits; 4: normalised inputs stored for memory mapping
@@ -129,6 +129,19 @@ class PairedDigits:
         if task_name in ("digit0", "digit1"):
             return self.digits[:, int(task_name[-1])]
         raise ValueError(f"unknown task {task_name!r}")
+
+
+def write_study_data(path: str | Path, files: dict[str, Path], data: dict, task: dict) -> tuple[dict[str, dict], BandwidthTask]:
+    """The paired data set of a study from MNIST's ``files``, as its config's ``data`` section (seed,
+    validation_images, mean, std) and ``task`` section (bits, exclude_pairs) say; the file records
+    the data seed, the validation size and the SHA-256 of each MNIST file read. Returns the splits
+    written and the task."""
+    bandwidth_task = task_for(task["bits"], task["exclude_pairs"])
+    splits = pair_mnist(files, data["seed"], data["validation_images"], task=bandwidth_task)
+    attributes = {"data_seed": data["seed"], "validation_images": data["validation_images"]}
+    attributes.update({f"sha256:{name}": mnist.file_digest(file, "sha256") for name, file in files.items()})
+    write(path, splits, attributes, task=bandwidth_task, mean=data["mean"], std=data["std"])
+    return splits, bandwidth_task
 
 
 def load(path: str | Path, split: str, mean: float = MNIST_MEAN, std: float = MNIST_STD) -> PairedDigits:

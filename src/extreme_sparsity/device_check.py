@@ -31,8 +31,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from . import dataset, settings, training
-from .bench import build_dataset
+from . import dataset, mnist, settings, training
 from .model import build_model, decide
 
 
@@ -116,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         data_path = Path(folder) / "paired.h5"
-        build_dataset(args.mnist_root, data_path, config["data"]["mean"], config["data"]["std"])
+        dataset.write_study_data(data_path, mnist.ensure_files(args.mnist_root, download=False), config["data"], config["task"])
         train, validation, test = dataset.load_splits(data_path, config["data"]["mean"], config["data"]["std"], *dataset.SPLITS)
 
     failures = []

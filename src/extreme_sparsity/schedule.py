@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RULE_LINE = re.compile(r"^(?:local)?rule (\S+):$")
-FIELD_LINE = re.compile(r"^    (\w+): (.*)$")
+RULE_LINE = re.compile(r"^\s*(?:local)?rule (\S+):$")  # group members are indented
+FIELD_LINE = re.compile(r"^\s+(\w+): (.*)$")
 
 
 @dataclass

@@ -62,6 +62,11 @@ def modularity_analytic(p: float) -> float:
     return (1.0 - p) / (2.0 * (1.0 + p))
 
 
+def sparsity_of_modularity(q: float) -> float:
+    """The p of a modularity Q: equation (5) inverted, p = (1 - 2Q) / (1 + 2Q)."""
+    return (1.0 - 2.0 * q) / (1.0 + 2.0 * q)
+
+
 def modularity_from_adjacency(adjacency: np.ndarray, groups: np.ndarray) -> float:
     """Directed Newman modularity, equation (9): Q = 1/M sum_ij (A_ij - k_i^out k_j^in / M) d(g_i, g_j).
 

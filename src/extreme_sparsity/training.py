@@ -212,6 +212,32 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def training_parts(model_config: ModelConfig, config: TrainingConfig, device: torch.device | str = "cpu"):
+    """What a training run starts from: the model as initialised for the seed, the sub-networks'
+    optimiser, Deep-R, and the random generators (model, optimizer, deep_r, generators)."""
+    generators = derived_generators(config.seed)
+    model = GlobalModel(model_config, generators["init"]).to(device)
+    optimizer = _subnetwork_optimizer(model, config)
+    deep_r = DeepR(
+        model.sparse, config.deep_r_lr, config.deep_r_betas, config.noise_std, config.l1,
+        config.reactivation_value, generators["deep_r"],
+    )
+    return model, optimizer, deep_r, generators
+
+
+def training_step(model: GlobalModel, optimizer: torch.optim.Optimizer, deep_r: DeepR, inputs: torch.Tensor, target: torch.Tensor):
+    """One step on a batch: the decision's cross-entropy, back-propagated, then the sub-networks'
+    optimiser and Deep-R. Returns (loss, chosen output)."""
+    output, _ = decide(model(inputs), model.config.decision)
+    loss = F.cross_entropy(output, target)
+    optimizer.zero_grad(set_to_none=True)
+    model.sparse.phi.grad = None
+    loss.backward()
+    optimizer.step()
+    deep_r.step()
+    return loss, output
+
+
 def _run_epoch(model, optimizer, deep_r, train_data: PairedDigits, config: TrainingConfig, generator) -> tuple[float, float]:
     """One pass over the training pairs in a seeded order; returns (mean loss, accuracy)."""
     n_train, device = len(train_data), train_data.inputs.device
@@ -224,13 +250,7 @@ def _run_epoch(model, optimizer, deep_r, train_data: PairedDigits, config: Train
         # gathered sub-network first, so that the model's input projection needs no copy
         inputs = torch.index_select(by_subnetwork, 1, chosen).transpose(0, 1)
         target = train_data.target[chosen]
-        output, _ = decide(model(inputs), model.config.decision)
-        loss = F.cross_entropy(output, target)
-        optimizer.zero_grad(set_to_none=True)
-        model.sparse.phi.grad = None
-        loss.backward()
-        optimizer.step()
-        deep_r.step()
+        loss, output = training_step(model, optimizer, deep_r, inputs, target)
         with torch.no_grad():
             loss_sum += loss.detach() * len(chosen)
             correct += (output.argmax(1) == target).sum()
@@ -263,14 +283,8 @@ def train(
     so a GPU run follows the same random streams and differs from the CPU run only by rounding.
     """
     device = resolve_device(device)
-    generators = derived_generators(config.seed)
-    model = GlobalModel(model_config, generators["init"]).to(device)
+    model, optimizer, deep_r, generators = training_parts(model_config, config, device)
     train_data, validation_data, test_data = (data.to(device) for data in (train_data, validation_data, test_data))
-    optimizer = _subnetwork_optimizer(model, config)
-    deep_r = DeepR(
-        model.sparse, config.deep_r_lr, config.deep_r_betas, config.noise_std, config.l1,
-        config.reactivation_value, generators["deep_r"],
-    )
     history: list[EpochRecord] = []
     best = {"epoch": 0, "state": None}  # the kept epoch so far and its weights (unless selection is last)
     identity = identity or run_identity(model_config, config)

@@ -17,8 +17,14 @@ rule summarize_training:
         "results/logs/summarize_training.log",
     benchmark:
         "results/benchmarks/summarize_training.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         min_accuracy=config_section("performance", "min_accuracy"),
     script:
@@ -49,8 +55,14 @@ rule aggregate_metrics:
         "results/logs/aggregate_metrics.log",
     benchmark:
         "results/benchmarks/aggregate_metrics.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         exclude_poor_models=config_section("performance", "exclude_poor_models"),
         best_k=config_section("performance", "best_k"),
@@ -70,9 +82,14 @@ rule structural_modularity:
         "results/logs/structural_modularity.log",
     benchmark:
         "results/benchmarks/structural_modularity.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(10),
     script:
         "../scripts/structural_modularity.py"
 
@@ -94,8 +111,14 @@ rule check_claims:
         "results/logs/check_claims.log",
     benchmark:
         "results/benchmarks/check_claims.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         settings=config_section("claims"),
         exclude_poor_models=config_section("performance", "exclude_poor_models"),

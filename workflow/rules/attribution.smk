@@ -35,8 +35,14 @@ rule attribution_tables:
         "results/logs/attribution_tables.log",
     benchmark:
         "results/benchmarks/attribution_tables.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         cells=list(VARIANT_CONFIGS),
         exclude_poor_models=[
@@ -65,8 +71,14 @@ rule plot_attribution:
         "results/logs/plot_attribution.log",
     benchmark:
         "results/benchmarks/plot_attribution.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         cells=list(VARIANT_CONFIGS),
         exclude_poor_models=rules.attribution_tables.params.exclude_poor_models,

@@ -15,9 +15,14 @@ rule mask_sweep:
     benchmark:
         "results/benchmarks/mask_sweep/{score_init}/p={p}/seed={seed}.tsv"
     priority: priorities.BY_RULE["mask_sweep"]
+    group:
+        "sweeps"
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(5),
     params:
         settings=mask_settings(
             "q", "min_own_share", "score_init", "trials", "supermask_control"
@@ -46,6 +51,10 @@ rule calibrate_mask_q:
     priority: priorities.BY_RULE["calibrate_mask_q"]
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         min_own_share=config_section("weight_mask_metric", "min_own_share"),
         sparse_owner=config_section("weight_mask_metric", "sparse_owner"),

@@ -16,6 +16,7 @@ sys.path.insert(0, str(PACKAGE.parent))
 from extreme_sparsity import priorities, settings
 from extreme_sparsity.code_inputs import package_files_imported_by
 from extreme_sparsity.config_errors import config_errors
+from extreme_sparsity.metrics import architecture_of
 
 SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"
 try:
@@ -45,6 +46,15 @@ def code_of(script):
             Path(workflow.basedir) / "workflow" / "scripts" / script, PACKAGE
         )
     ]
+
+
+# Memory (MB) and time (minutes) requests, sized from the rules' benchmark files on a 2-core x86
+# VM (peak memory 0.8-1.4 GB per job; training 1-2 s per epoch, 5 to 60 epochs at paper scale)
+# with ~1.5x the memory and >5x the time (slower cores, shared file systems, a busy node).
+def per_attempt(amount):
+    """A resource that grows with each retry (attempt 1, 2, 3): a job killed for memory or time
+    is resubmitted with twice, then three times, as much."""
+    return lambda wildcards, attempt: amount * attempt
 
 
 def training_priority(wildcards):
@@ -159,14 +169,11 @@ def sensitivity_budget_tables():
 
 
 # Specialization over time (not part of the default study).
-TIME_COURSE_ARCHITECTURES = {"correlation": "plain", "bottleneck": "bottleneck"}
-
-
 def time_course_tables():
     return [
         f"results/metrics/time_course/{metric}/p={p}/seed={seed}.csv"
         for metric in config["time_course"]["metrics"]
-        if TIME_COURSE_ARCHITECTURES[metric] in config["architectures"]
+        if architecture_of(metric) in config["architectures"]
         for p in settings.sparsities(config)
         for seed in settings.seeds(config)
     ]
@@ -180,36 +187,6 @@ def time_course_outputs():
         "results/figures/time_course.png",
         "results/aggregate/time_course_summary.csv",
     ]
-
-
-# Named variants (workflow/rules/variants.smk).
-def inherit_profile_settings(variant, study_rules):
-    """Give each rule of the variant ({variant}_<name>) the threads and resources that the
-    profiles (profiles/default, slurm/) set for <name>, since snakemake matches profile entries by
-    exact rule name only."""
-    settings = workflow.resource_settings
-    for table in (
-        settings._parsed_overwrite_threads,
-        settings._parsed_overwrite_resources,
-    ):
-        for name in study_rules:
-            if name in table:
-                table[f"{variant}_{name}"] = table[name]
-
-
-def inherit_profile_groups(variant, study_rules):
-    """Put each of the variant's rules in the job group that the SLURM profile's `groups` give the
-    study's rule of the same name. Snakemake matches groups by exact rule name too, and reads them
-    only after the workflow is parsed, hence a group looked up when the jobs are made.
-    """
-    for name in study_rules:
-        if not workflow.is_rule(f"{variant}_{name}"):
-            continue  # `all` is the Snakefile's, not the study's
-        workflow.get_rule(f"{variant}_{name}").group = (
-            lambda wildcards, name=name: workflow.group_settings.overwrite_groups.get(
-                name
-            )
-        )
 
 
 def variant_result(variant, path):

@@ -11,6 +11,10 @@ rule prepare_dataset:
         "results/benchmarks/prepare_dataset.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(10),
     params:
         seed=config_section("data", "seed"),
         validation_images=config_section("data", "validation_images"),

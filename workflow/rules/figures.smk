@@ -17,8 +17,14 @@ rule plot_specialization:
         "results/logs/plot_specialization.log",
     benchmark:
         "results/benchmarks/plot_specialization.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         style=config_section("figures", "specialization"),
         exclude_poor_models=config_section("performance", "exclude_poor_models"),
@@ -42,8 +48,14 @@ rule plot_raw_metrics:
         "results/logs/plot_raw_metrics.log",
     benchmark:
         "results/benchmarks/plot_raw_metrics.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         style=config_section("figures", "raw_metrics"),
         exclude_poor_models=config_section("performance", "exclude_poor_models"),
@@ -67,8 +79,14 @@ rule plot_accuracy:
         "results/logs/plot_accuracy.log",
     benchmark:
         "results/benchmarks/plot_accuracy.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         style=config_section("figures", "accuracy"),
         exclude_poor_models=config_section("performance", "exclude_poor_models"),
@@ -93,8 +111,14 @@ rule plot_modularity:
         "results/logs/plot_modularity.log",
     benchmark:
         "results/benchmarks/plot_modularity.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         style=config_section("figures", "modularity"),
     script:
@@ -117,8 +141,14 @@ rule plot_calibration:
         "results/logs/plot_calibration.log",
     benchmark:
         "results/benchmarks/plot_calibration.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         style=config_section("figures", "calibration"),
     script:

@@ -15,9 +15,14 @@ rule bottleneck_metric:
     benchmark:
         "results/benchmarks/bottleneck_metric/p={p}/seed={seed}.tsv"
     priority: priorities.BY_RULE["bottleneck_metric"]
+    group:
+        "metrics"
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(3),
     params:
         settings=config_section("bottleneck_metric"),
         data=config_section("data"),
@@ -39,9 +44,14 @@ rule weight_mask_metric:
     benchmark:
         "results/benchmarks/weight_mask_metric/p={p}/seed={seed}.tsv"
     priority: priorities.BY_RULE["weight_mask_metric"]
+    group:
+        "metrics"
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(3),
     params:
         # with q: auto, the calibration's grid reaches this job only through the chosen q (input)
         settings=mask_settings("q_grid", "min_own_share"),
@@ -63,9 +73,14 @@ rule correlation_metric:
     benchmark:
         "results/benchmarks/correlation_metric/p={p}/seed={seed}.tsv"
     priority: priorities.BY_RULE["correlation_metric"]
+    group:
+        "metrics"
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        mem_mb=per_attempt(1500),
+        runtime=per_attempt(3),
     params:
         settings=config_section("correlation_metric"),
         data=config_section("data"),

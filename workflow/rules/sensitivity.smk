@@ -14,9 +14,14 @@ rule bottleneck_budgets:
         "results/logs/bottleneck_budgets/p={p}/seed={seed}.log",
     benchmark:
         "results/benchmarks/bottleneck_budgets/p={p}/seed={seed}.tsv"
+    group:
+        "sweeps"
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(3),
     params:
         settings=config_section("bottleneck_metric"),
         budgets=config_section("sensitivity", "bottleneck_epochs"),
@@ -44,8 +49,14 @@ rule aggregate_sensitivity:
         "results/logs/aggregate_sensitivity.log",
     benchmark:
         "results/benchmarks/aggregate_sensitivity.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         exclude_poor_models=config_section("performance", "exclude_poor_models"),
     script:
@@ -69,8 +80,14 @@ rule plot_sensitivity:
         "results/logs/plot_sensitivity.log",
     benchmark:
         "results/benchmarks/plot_sensitivity.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         style=config_section("figures", "sensitivity"),
     script:

@@ -7,7 +7,7 @@ rule time_course_metric:
     each b_t)."""
     input:
         model=lambda wildcards: trained_model(
-            TIME_COURSE_ARCHITECTURES[wildcards.metric], wildcards.p, wildcards.seed
+            architecture_of(wildcards.metric), wildcards.p, wildcards.seed
         ),
         dataset=rules.prepare_dataset.output[0],
         code=code_of("time_course_metric.py"),
@@ -18,11 +18,16 @@ rule time_course_metric:
     benchmark:
         "results/benchmarks/time_course_metric/{metric}/p={p}/seed={seed}.tsv"
     wildcard_constraints:
-        metric="|".join(TIME_COURSE_ARCHITECTURES),
+        metric="correlation|bottleneck",
     priority: priorities.BY_RULE["time_course_metric"]
+    group:
+        "metrics"
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    resources:
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(5),
     params:
         settings=lambda wildcards: config_section(f"{wildcards.metric}_metric"),
         data=config_section("data"),
@@ -47,8 +52,14 @@ rule aggregate_time_course:
         "results/logs/aggregate_time_course.log",
     benchmark:
         "results/benchmarks/aggregate_time_course.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         exclude_poor_models=config_section("performance", "exclude_poor_models"),
         best_k=config_section("performance", "best_k"),
@@ -73,8 +84,14 @@ rule plot_time_course:
         "results/logs/plot_time_course.log",
     benchmark:
         "results/benchmarks/plot_time_course.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         style=config_section("figures", "time_course"),
         exclude_poor_models=config_section("performance", "exclude_poor_models"),

@@ -16,6 +16,8 @@ rule train_model:
     threads: 1
     resources:
         gpu=1 if config["device"] == "cuda" else 0,
+        mem_mb=per_attempt(2000),
+        runtime=per_attempt(15),  # up to max_epochs (60) at paper scale: a few minutes
     params:
         data=config_section("data"),
         model=config_section("model"),

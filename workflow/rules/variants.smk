@@ -12,8 +12,6 @@ try:
 except ValueError as error:
     raise WorkflowError(f"Invalid configuration, nothing was run: {error}") from None
 
-STUDY_RULES = [rule.name for rule in workflow.rules]
-
 for variant_name, variant_config in VARIANT_CONFIGS.items():
     try:
         validate(variant_config, schema=SCHEMA)
@@ -29,7 +27,6 @@ for variant_name, variant_config in VARIANT_CONFIGS.items():
         config=variant_config,
         replace_prefix={"results/": f"results/variants/{variant_name}/"},
     )
-    inherit_profile_settings(variant_name, STUDY_RULES)
     variant_rules = f"{variant_name}_*"
 
     if variant_name in SHARED_MODELS:
@@ -69,14 +66,16 @@ for variant_name, variant_config in VARIANT_CONFIGS.items():
                 )
             conda:
                 "../../envs/torch.yaml"
+            threads: 1
+            resources:
+                mem_mb=per_attempt(1000),
+                runtime=per_attempt(5),
             script:
                 "../scripts/copy_models.py"
 
     else:
 
         use rule * from variant_name as variant_rules
-
-    inherit_profile_groups(variant_name, STUDY_RULES)
 
 
 rule compare_variants:
@@ -106,8 +105,14 @@ rule compare_variants:
         "results/logs/compare_variants/{comparison}.log",
     benchmark:
         "results/benchmarks/compare_variants/{comparison}.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         variants=lambda wildcards: COMPARISONS[wildcards.comparison],
         exclude_poor_models=lambda wildcards: [
@@ -144,8 +149,14 @@ rule plot_variant_comparison:
         "results/logs/plot_variant_comparison/{comparison}.log",
     benchmark:
         "results/benchmarks/plot_variant_comparison/{comparison}.tsv"
+    group:
+        "summary"
     conda:
         "../../envs/plot.yaml"
+    threads: 1
+    resources:
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     params:
         variants=lambda wildcards: COMPARISONS[wildcards.comparison],
         min_accuracy=config_section("performance", "min_accuracy"),

@@ -1,17 +1,13 @@
 """Rule prepare_dataset: MNIST -> the paired-digit HDF5 file (train, validation and test, inputs normalised)."""
 
-from extreme_sparsity import dataset, jobs, mnist, task
+from extreme_sparsity import dataset, jobs, mnist
 
 with jobs.job(snakemake.log[0]) as log:
     params = snakemake.params
-    bandwidth_task = task.task_for(params.task["bits"], params.task["exclude_pairs"])
     # Where MNIST lies is not a parameter of the result (the files are checksummed): read it
     # from the config so that moving MNIST does not rerun the whole study.
     files = mnist.ensure_files(snakemake.config["mnist_root"], snakemake.config["mnist_download"])
-    splits = dataset.pair_mnist(files, params.seed, params.validation_images, task=bandwidth_task)
+    data = {key: params[key] for key in ("seed", "validation_images", "mean", "std")}
+    splits, task = dataset.write_study_data(snakemake.output[0], files, data, params.task)
     for split, arrays in splits.items():
-        log(f"{split}: kept {len(arrays['target'])} pairs (task bits = {bandwidth_task.name}, "
-            f"exclude_pairs = {bandwidth_task.exclude_pairs})")
-    attributes = {"data_seed": params.seed, "validation_images": params.validation_images}
-    attributes.update({f"sha256:{name}": mnist.file_digest(path, "sha256") for name, path in files.items()})
-    dataset.write(snakemake.output[0], splits, attributes, task=bandwidth_task, mean=params.mean, std=params.std)
+        log(f"{split}: kept {len(arrays['target'])} pairs (task bits = {task.name}, exclude_pairs = {task.exclude_pairs})")

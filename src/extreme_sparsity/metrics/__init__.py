@@ -16,6 +16,22 @@ from ..versions import software_versions
 
 METRICS = ("bottleneck", "weight_mask", "correlation")
 
+# The architecture each metric (and each derived one) is measured on: the bottleneck metrics need
+# the bottleneck (figure 1b), the others the plain readout.
+ARCHITECTURE_OF = {
+    "bottleneck": "bottleneck",
+    "bottleneck_loss": "bottleneck",
+    "weight_mask": "plain",
+    "weight_mask_control": "plain",
+    "correlation": "plain",
+    "cka": "plain",
+}
+
+
+def architecture_of(metric: str) -> str:
+    """The architecture ``metric`` is measured on."""
+    return ARCHITECTURE_OF[metric]
+
 
 def metric_rows(
     metric: str, values: np.ndarray, quantity: str = "M", similarity: np.ndarray | None = None, trial: int = 0
