@@ -13,7 +13,7 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-# Software of every job under --sdm apptainer: built from containers/ (README "Running on a cluster").
+# Software of every job under --sdm apptainer: built from containers/ (docs/cluster.md).
 container: "containers/extreme-sparsity.sif"
 
 

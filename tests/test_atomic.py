@@ -1,4 +1,4 @@
-"""Atomic writes under SIGKILL (README "Faults": "a result read while its job runs ... never
+"""Atomic writes under SIGKILL (docs/guarantees.md "Faults": "a result read while its job runs ... never
 partial"; "a metric or aggregation job killed: no output is left").
 
 A writer process rewrites one result file over and over, each version complete and recognisable

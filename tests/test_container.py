@@ -1,4 +1,4 @@
-"""The workflow's image, really built and run (README "Containers").
+"""The workflow's image, really built and run (docs/cluster.md, "Containers").
 
 containers/build.sh builds containers/Dockerfile with Podman: on the official base image when a
 registry answers, else on one made from Debian's packages with mmdebstrap (this machine). The

@@ -143,7 +143,7 @@ BAD_CONFIG_LINES = [
 
 
 def test_bad_config_stops_before_any_job(tmp_path):
-    """README "Faults": a bad config value ... stops before any job, with one line naming the key
+    """docs/guarantees.md "Faults": a bad config value ... stops before any job, with one line naming the key
     and the allowed values."""
     project = copy_project(tmp_path)
     (project / "bad.yaml").write_text(yaml.safe_dump(BAD_CONFIG))
@@ -182,7 +182,7 @@ def damaged_mnist(root: Path, source: Path, how: str) -> Path:
 
 @pytest.mark.parametrize("how", ["missing folder", "missing file", "truncated file", "wrong checksum"])
 def test_bad_mnist_fails_the_data_rule_naming_the_file(tmp_path, real_mnist_root, how):
-    """README "Faults": MNIST folder or a file missing, truncated, or with a wrong checksum: the data rule fails naming it; no dataset file."""
+    """docs/guarantees.md "Faults": MNIST folder or a file missing, truncated, or with a wrong checksum: the data rule fails naming it; no dataset file."""
     project, _ = make_project(tmp_path / "project", real_mnist_root)
     root = damaged_mnist(tmp_path / "mnist", real_mnist_root, how)
     result = snakemake(
@@ -206,7 +206,7 @@ def test_bad_mnist_fails_the_data_rule_naming_the_file(tmp_path, real_mnist_root
 
 
 def test_killed_training_job_resumes_to_the_same_weights(fresh, reference):
-    """README "Faults": a training job SIGKILLed mid-epoch ... resumes it from resume.pt ... weights bitwise equal to an uninterrupted run."""
+    """docs/guarantees.md "Faults": a training job SIGKILLed mid-epoch ... resumes it from resume.pt ... weights bitwise equal to an uninterrupted run."""
     project, args = fresh
     run = start(project, MODEL, *args)
     resume, model = project / RESUME, project / MODEL
@@ -229,7 +229,7 @@ def test_killed_training_job_resumes_to_the_same_weights(fresh, reference):
 
 
 def test_resume_file_of_other_code_is_not_continued(fresh, reference):
-    """README "Faults": a training job killed, then the training code ... changed: the old resume.pt is not continued.
+    """docs/guarantees.md "Faults": a training job killed, then the training code ... changed: the old resume.pt is not continued.
 
     A killed training leaves resume.pt; the training code is then edited (here only a comment,
     so the final weights can be compared): the rerun must not continue the old state."""
@@ -250,7 +250,7 @@ def test_resume_file_of_other_code_is_not_continued(fresh, reference):
 
 
 def test_killed_snakemake_leaves_incomplete_job_that_the_same_command_resumes(fresh, reference):
-    """README "Faults": snakemake itself killed during training ... refused with the lock message; after --unlock the same command resumes, to the same weights."""
+    """docs/guarantees.md "Faults": snakemake itself killed during training ... refused with the lock message; after --unlock the same command resumes, to the same weights."""
     project, args = fresh
     run = start(project, MODEL, *args)
     wait_for(lambda: (project / RESUME).exists())
@@ -269,7 +269,7 @@ def test_killed_snakemake_leaves_incomplete_job_that_the_same_command_resumes(fr
 
 @pytest.mark.parametrize("target, script", [(CORRELATION, "correlation_metric"), ("results/aggregate/training.csv", "summarize_training")])
 def test_killed_metric_or_aggregation_job_reruns_to_identical_output(fresh, reference, target, script):
-    """README "Faults": a metric or aggregation job killed: no output is left; the rerun writes output identical to an uninterrupted run."""
+    """docs/guarantees.md "Faults": a metric or aggregation job killed: no output is left; the rerun writes output identical to an uninterrupted run."""
     project, args = fresh
     shutil.copytree(reference / "results", project / "results", dirs_exist_ok=True)  # everything upstream
     for _ in range(5):  # a job this small may finish between being seen and being killed: try again
@@ -297,7 +297,7 @@ def test_killed_metric_or_aggregation_job_reruns_to_identical_output(fresh, refe
 
 
 def test_diverging_training_fails_with_p_seed_epoch_and_value(tmp_path, mnist_root, reference):
-    """README "Faults": training diverges: the job fails naming p, seed, epoch and value; no checkpoint."""
+    """docs/guarantees.md "Faults": training diverges: the job fails naming p, seed, epoch and value; no checkpoint."""
     project, args = make_project(tmp_path, mnist_root, data_from=reference, training={"optimizer": "sgd", "lr": 1e38})
     result = snakemake(project, MODEL, *args, check=False)
     assert result.returncode != 0
@@ -319,7 +319,7 @@ class RunsCode:
 
 
 def test_checkpoint_that_would_run_code_is_refused(fresh, reference, tmp_path):
-    """README "Faults": a checkpoint ... replaced by a pickle that would run code: refused; the code never runs."""
+    """docs/guarantees.md "Faults": a checkpoint ... replaced by a pickle that would run code: refused; the code never runs."""
     project, args = fresh
     shutil.copytree(reference / "results", project / "results", dirs_exist_ok=True)
     marker = tmp_path / "code-was-run"
@@ -333,7 +333,7 @@ def test_checkpoint_that_would_run_code_is_refused(fresh, reference, tmp_path):
 
 
 def test_unexpected_error_lands_in_the_jobs_log(fresh, reference):
-    """README "Faults": a job fails with an error nobody wrote a message for: the job's log ends with
+    """docs/guarantees.md "Faults": a job fails with an error nobody wrote a message for: the job's log ends with
     the traceback, which the terminal shows too; no output."""
     project, args = fresh
     shutil.copytree(reference / "results", project / "results", dirs_exist_ok=True)
@@ -350,7 +350,7 @@ def test_unexpected_error_lands_in_the_jobs_log(fresh, reference):
 
 
 def test_resume_file_that_would_run_code_is_refused(fresh, tmp_path):
-    """README "Faults": ... or resume.pt replaced by a pickle that would run code: refused."""
+    """docs/guarantees.md "Faults": ... or resume.pt replaced by a pickle that would run code: refused."""
     project, args = fresh
     marker = tmp_path / "code-was-run"
     (project / RESUME).parent.mkdir(parents=True)
@@ -364,7 +364,7 @@ def test_resume_file_that_would_run_code_is_refused(fresh, tmp_path):
 
 
 def test_same_seed_same_numbers_other_seed_other_network(fresh, reference):
-    """README "Faults": the same (architecture, p, seed) twice: identical tensors and metric values; another seed, other weights and connections."""
+    """docs/guarantees.md "Faults": the same (architecture, p, seed) twice: identical tensors and metric values; another seed, other weights and connections."""
     project, args = fresh
     other_seed = "results/models/plain/p=0.01/seed=1/model.pt"
     snakemake(project, MODEL, CORRELATION, other_seed, *args)
@@ -379,7 +379,7 @@ def test_same_seed_same_numbers_other_seed_other_network(fresh, reference):
 
 
 def test_second_run_in_the_same_folder_is_refused_by_the_lock(fresh, reference):
-    """README "Faults": a second snakemake started in the same folder is refused with the lock message; the first completes untouched."""
+    """docs/guarantees.md "Faults": a second snakemake started in the same folder is refused with the lock message; the first completes untouched."""
     project, args = fresh
     first = start(project, MODEL, *args)
     wait_for(lambda: job_processes(project, "train_model"))

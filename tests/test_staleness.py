@@ -1,5 +1,5 @@
 """After a finished quick run, a change reruns exactly what depends on it (dry-run job lists):
-every row of README "What reruns when", each test naming its row."""
+every row of docs/guarantees.md "What reruns when", each test naming its row."""
 
 import contextlib
 import os
@@ -114,7 +114,7 @@ def test_adding_a_seed_runs_the_new_jobs_and_recalibrates_q(quick_run):
         "train_model": 6, "bottleneck_metric": 3, "weight_mask_metric": 3, "correlation_metric": 3, "mask_sweep": 1,
     }
     # q is calibrated on every seed's sparsest model: a new seed recalibrates it, and the
-    # weight-mask jobs of the other seeds rerun at the new q (README, "What reruns when")
+    # weight-mask jobs of the other seeds rerun at the new q (docs/guarantees.md, "What reruns when")
     assert rules_of(old) == {"weight_mask_metric": 6}
     assert set(rules_of(jobs)) - set(rules_of(new)) == {
         "summarize_training", "aggregate_metrics", "structural_modularity", "calibrate_mask_q", "plot_calibration",
@@ -207,7 +207,7 @@ def test_relocated_project_reruns_nothing(quick_run, tmp_path):
     assert jobs == [], f"{len(jobs)} jobs planned after the move, e.g. {jobs[:3]}"
 
 
-# Rows of README "What reruns when" that the tests above do not cover; each test names its row.
+# Rows of docs/guarantees.md "What reruns when" that the tests above do not cover; each test names its row.
 STUDY = {
     "train_model": 12, "bottleneck_metric": 6, "weight_mask_metric": 6, "correlation_metric": 6, "mask_sweep": 2,
     "calibrate_mask_q": 1, "summarize_training": 1, "aggregate_metrics": 1, "structural_modularity": 1,

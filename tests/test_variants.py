@@ -120,7 +120,7 @@ variants:
 
 
 def test_a_config_with_variants_plans_its_variants_and_study_plans_the_base_study(tmp_path, mnist_root):
-    """README, "Beyond the paper": `snakemake study` runs the base study only; `snakemake variants`,
+    """docs/beyond.md: `snakemake study` runs the base study only; `snakemake variants`,
     and `snakemake` with a config that declares variants, every variant, each under
     results/variants/<name>/, with the resources and SLURM group the study's rule declares. Never
     the base study unasked."""
@@ -257,7 +257,7 @@ def test_each_comparison_draws_its_variants(smoke_run):
 
 @pytest.mark.slow
 def test_a_finished_variant_study_reruns_nothing_and_an_edit_reruns_only_its_variant(smoke_run):
-    """Caching and staleness per variant (README, "Beyond the paper")."""
+    """Caching and staleness per variant (docs/beyond.md)."""
     output = snakemake(smoke_run, "variants", "-n", "--cores", "1", "--configfile", "config/quick.yaml", "smoke.yaml").stdout
     assert "Nothing to be done" in output
     (smoke_run / "edit.yaml").write_text("variants:\n  studies:\n    lstm: {model: {cell: lstm, n_steps: 4}}\n")

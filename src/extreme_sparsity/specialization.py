@@ -11,7 +11,7 @@ def specialization(own: float, other: float) -> float:
     Equation (8) assumes M >= 0 (accuracies, shares); a correlation can be negative, and then
     own + other can be 0 or negative and the ratio leaves [-1, 1] or flips its sign. The
     denominator is therefore |own| + |other|: equation (8) itself wherever both are >= 0, and
-    otherwise still in [-1, 1], positive exactly when own > other (README, Fidelity notes).
+    otherwise still in [-1, 1], positive exactly when own > other (docs/fidelity.md).
     When both values are 0 the measure is undefined; it is reported as 0 (no preference).
     """
     total = abs(own) + abs(other)

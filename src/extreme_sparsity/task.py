@@ -97,7 +97,7 @@ def task_for(bits: int | str, exclude_pairs: bool = True) -> BandwidthTask:
 
 
 def global_target(d0: np.ndarray, d1: np.ndarray) -> np.ndarray:
-    """Same parity -> D0, different parity -> D1 (section 2.1's text; see README, Fidelity notes)."""
+    """Same parity -> D0, different parity -> D1 (section 2.1's text; see docs/fidelity.md)."""
     return PARITY.global_target(d0, d1)
 
 
