@@ -1,36 +1,10 @@
-"""Equation (3), the readouts and the max decision, checked against hand-written loops."""
+"""Equation (3), the readouts and the max decision: the fast path against model.py's plain
+reference of equation (3), and known answers."""
 
 import pytest
 import torch
 
-from extreme_sparsity.model import GlobalModel, ModelConfig, decide
-
-
-def reference_readouts(model: GlobalModel, inputs: torch.Tensor) -> torch.Tensor:
-    """Equation (3) written sample by sample and sub-network by sub-network."""
-    cfg = model.config
-    w_sparse = model.sparse.weight().detach()
-    outputs = torch.zeros(len(inputs), 2, cfg.n_classes)
-    for b, x in enumerate(inputs):
-        h = [torch.zeros(cfg.n_hidden), torch.zeros(cfg.n_hidden)]
-        for _ in range(cfg.n_steps):
-            new = []
-            for n in range(2):
-                m = 1 - n
-                other = w_sparse[n] @ h[m]
-                if cfg.sparse_input == "through_recurrent":
-                    recurrent = model.w_hh[n] @ (h[n] + other)
-                else:
-                    recurrent = model.w_hh[n] @ h[n] + other
-                new.append(torch.tanh(model.w_ih[n] @ x[n] + model.b_ih[n] + recurrent + model.b_hh[n]))
-            h = new
-        for n in range(2):
-            if cfg.bottleneck:
-                bottleneck = model.w_hb[n] @ h[n] + model.b_hb[n]
-                outputs[b, n] = model.w_br[n] @ bottleneck + model.b_br[n]
-            else:
-                outputs[b, n] = model.w_hr[n] @ h[n] + model.b_hr[n]
-    return outputs
+from extreme_sparsity.model import GlobalModel, ModelConfig, decide, reference_readouts
 
 
 @pytest.mark.parametrize("bottleneck", [0, 5])

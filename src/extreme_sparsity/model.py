@@ -186,6 +186,34 @@ class GlobalModel(nn.Module):
         return graph
 
 
+def reference_readouts(model: GlobalModel, inputs: torch.Tensor) -> torch.Tensor:
+    """Equation (3) as printed, sub-network by sub-network and step by step (the RNN cell), then the
+    readouts: the plain reference that the fast path of ``GlobalModel.forward`` is tested against.
+    inputs (batch, 2, n_inputs) -> readouts (batch, 2, n_classes)."""
+    config = model.config
+    if config.cell != "rnn":
+        raise ValueError(f"the reference is equation (3), the rnn cell; got cell {config.cell!r}")
+    w_sparse = model.sparse.weight()  # w_sparse[n] = W_sparse(m->n)
+    h = [inputs.new_zeros(len(inputs), config.n_hidden) for _ in range(2)]
+    for _ in range(config.n_steps):
+        new = []
+        for n in range(2):
+            from_other = h[1 - n] @ w_sparse[n].T  # s(n) = W_sparse(m->n) h(m)
+            if config.sparse_input == "through_recurrent":
+                recurrent = (h[n] + from_other) @ model.w_hh[n].T
+            else:
+                recurrent = h[n] @ model.w_hh[n].T + from_other
+            new.append(torch.tanh(inputs[:, n] @ model.w_ih[n].T + model.b_ih[n] + recurrent + model.b_hh[n]))
+        h = new
+    readouts = []
+    for n in range(2):
+        if config.bottleneck:
+            readouts.append((h[n] @ model.w_hb[n].T + model.b_hb[n]) @ model.w_br[n].T + model.b_br[n])
+        else:
+            readouts.append(h[n] @ model.w_hr[n].T + model.b_hr[n])
+    return torch.stack(readouts, dim=1)
+
+
 def _per_subnetwork_linear(states: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """y(n) = weight(n) x(n) + bias(n) for both sub-networks as one product with a block-diagonal
     matrix: states (batch, 2, in), weight (2, out, in) -> (batch, 2, out)."""
