@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from extreme_sparsity.metrics import bottleneck, weight_mask
+from extreme_sparsity.metrics import bottleneck, mask_engine, weight_mask
 from extreme_sparsity.model import ModelConfig, build_model
 from extreme_sparsity.seeding import trial_seed
 from test_metrics import N_HIDDEN, N_INPUTS, coded_digits
@@ -62,7 +62,7 @@ def test_masks_of_trials_control_and_several_q_trained_together_equal_one_at_a_t
     together = weight_mask.train_masks_together(requests, train, test)
     for request, result in zip(requests, together):
         shares, accuracy, scores = one_at_a_time(request.model, train, test, request.settings, request.seed)
-        initial = torch.stack([row.scores for row in weight_mask._rows_of(request, len(train))])
+        initial = torch.stack([row.scores for row in mask_engine._rows_of(request, len(train))])
         assert (scores - initial).abs().max() > 1e-4  # the scores did train
         torch.testing.assert_close(result.scores, scores, rtol=0, atol=1e-6)
         np.testing.assert_array_equal(result.shares["target"], shares)
@@ -104,8 +104,8 @@ def test_batched_readouts_of_unmasked_networks_are_the_models_readouts(data):
     )]
     for model in models:
         request = weight_mask.MaskRequest(model, SETTINGS, 0)
-        rows = weight_mask._rows_of(request, len(train))
-        batch = weight_mask._MaskedBatch(rows, {"train": train})
+        rows = mask_engine._rows_of(request, len(train))
+        batch = mask_engine._MaskedBatch(rows, {"train": train})
         samples = torch.arange(50).expand(len(rows), -1)
         readouts = batch.readouts(torch.ones(len(rows), rows[0].layout.size), "train", samples)
         for row_readouts in readouts:
