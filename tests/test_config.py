@@ -122,3 +122,37 @@ def test_schema_offers_exactly_the_registered_cells_and_tasks():
     schema = yaml.safe_load(SCHEMA.read_text())["properties"]
     assert schema["model"]["properties"]["cell"]["enum"] == list(cells.CELLS)
     assert schema["task"]["properties"]["bits"]["enum"] == list(task.TASKS)
+
+
+def test_every_set_of_allowed_values_in_the_code_is_the_schemas():
+    """The schema states what a key allows; each registry or tuple the code checks against agrees."""
+    from extreme_sparsity import deep_r, metrics, model, settings, sparsity, training
+    from extreme_sparsity.metrics import masking
+
+    schema = yaml.safe_load(SCHEMA.read_text())["properties"]
+
+    def enum(*path):
+        node = {"properties": schema}
+        for key in path:
+            node = node["properties"][key]
+        return set(node["items"]["enum"] if "items" in node else node["enum"])
+
+    pairs = {
+        ("model", "decision"): model.DECISIONS,
+        ("model", "sparse_input"): model.SPARSE_INPUTS,
+        ("architectures",): settings.ARCHITECTURES,
+        ("training", "optimizer"): training.OPTIMIZERS,
+        ("training", "stopping", "rule"): training.STOPPING_RULES,
+        ("training", "checkpoint_selection"): training.SELECTIONS,
+        ("deep_r", "init_magnitude"): deep_r.INITS,
+        ("deep_r", "noise_annealing"): sparsity.NOISE_ANNEALING,
+        ("metrics",): metrics.METRICS,
+        ("performance", "best_k_metrics"): metrics.METRICS,
+        ("weight_mask_metric", "score_init"): masking.SCORE_INITS,
+        ("weight_mask_metric", "sparse_owner"): masking.SPARSE_OWNERS,
+        ("sensitivity", "score_inits"): masking.SCORE_INITS,
+    }
+    for path, allowed in pairs.items():
+        assert enum(*path) == set(allowed), f"{'.'.join(path)}: schema {sorted(enum(*path))}, code {sorted(allowed)}"
+    assert set(metrics.ARCHITECTURE_OF.values()) == set(settings.ARCHITECTURES)
+    assert set(metrics.METRICS) <= set(metrics.ARCHITECTURE_OF)

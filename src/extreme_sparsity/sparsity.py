@@ -44,7 +44,10 @@ def geometric_schedule(p: float, n_hidden: int, at_sparsest: float, at_densest: 
     return at_sparsest * (at_densest / at_sparsest) ** t
 
 
-def annealed_noise(p: float, n_hidden: int, initial: float, shape: str = "log") -> float:
+NOISE_ANNEALING = ("linear", "log")
+
+
+def annealed_noise(p: float, n_hidden: int, initial: float, shape: str) -> float:
     """Random-walk step size of Deep-R, annealed from ``initial`` to 0 as p goes to 1.
 
     ``shape="log"`` anneals linearly along the same log-p axis as the learning-rate range
@@ -54,7 +57,7 @@ def annealed_noise(p: float, n_hidden: int, initial: float, shape: str = "log") 
         return initial * (1.0 - log_position(p, n_hidden))
     if shape == "linear":
         return initial * (1.0 - p)
-    raise ValueError(f"unknown noise annealing shape {shape!r}; use 'log' or 'linear'")
+    raise ValueError(f"noise annealing must be one of {NOISE_ANNEALING}, got {shape!r}")
 
 
 def modularity_analytic(p: float) -> float:
