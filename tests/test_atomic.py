@@ -22,14 +22,14 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from extreme_sparsity import atomic
+from extreme_sparsity.plumbing import atomic
 
 ROWS = 20_000  # about 0.5 MB per version: a write takes long enough for kills to land inside it
 KILLS = 40
 WRITER = f"""
 import sys
 sys.path.insert(0, {str(REPO / "src")!r})
-from extreme_sparsity.atomic import write_csv_rows
+from extreme_sparsity.plumbing.atomic import write_csv_rows
 path = sys.argv[1]
 version = int(sys.argv[2])
 print("ready", flush=True)

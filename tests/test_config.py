@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from extreme_sparsity import settings
-from extreme_sparsity.config_errors import config_errors
+from extreme_sparsity.plumbing import settings
+from extreme_sparsity.plumbing.config_errors import config_errors
 from conftest import REPO, copy_project, snakemake
 
 SCHEMA = REPO / "config" / "schema.yaml"
@@ -126,7 +126,8 @@ def test_schema_offers_exactly_the_registered_cells_and_tasks():
 
 def test_every_set_of_allowed_values_in_the_code_is_the_schemas():
     """The schema states what a key allows; each registry or tuple the code checks against agrees."""
-    from extreme_sparsity import deep_r, metrics, model, settings, sparsity, training
+    from extreme_sparsity import deep_r, metrics, model, sparsity, training
+    from extreme_sparsity.plumbing import settings
     from extreme_sparsity.metrics import masking
 
     schema = yaml.safe_load(SCHEMA.read_text())["properties"]

@@ -10,8 +10,8 @@ import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
 from conftest import REPO, copy_project
-from extreme_sparsity import cost_model
-from extreme_sparsity.cost_model import training_flops_per_sample
+from extreme_sparsity.tools import cost_model
+from extreme_sparsity.tools.cost_model import training_flops_per_sample
 from extreme_sparsity.model import ModelConfig, build_model, decide
 from test_variants import _plan
 

@@ -5,7 +5,8 @@ import dataclasses
 import pytest
 import torch
 
-from extreme_sparsity import dataset, device_check
+from extreme_sparsity import dataset
+from extreme_sparsity.tools import device_check
 from extreme_sparsity.model import ModelConfig, build_model
 
 

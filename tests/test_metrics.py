@@ -299,7 +299,7 @@ def test_the_bottleneck_job_writes_both_metrics_from_the_same_readouts(tmp_path)
     import pandas as pd
 
     from extreme_sparsity import dataset
-    from extreme_sparsity.checkpoint import save_model
+    from extreme_sparsity.plumbing.checkpoint import save_model
 
     rng = np.random.default_rng(0)
     splits = {}

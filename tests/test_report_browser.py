@@ -423,7 +423,7 @@ def test_every_table_is_offered_with_all_its_rows_and_its_description(report_in_
 
 
 def test_front_page_describes_this_run(report_in_browser):
-    from extreme_sparsity import settings
+    from extreme_sparsity.plumbing import settings
 
     seen, _, config, _ = report_in_browser
     text = " ".join(seen.front_text.split())
@@ -444,7 +444,7 @@ def test_front_page_describes_this_run(report_in_browser):
 
 
 def test_front_page_shows_the_specialization_table_with_a_row_per_p(report_in_browser):
-    from extreme_sparsity import settings
+    from extreme_sparsity.plumbing import settings
 
     seen, _, config, _ = report_in_browser
     assert seen.front_table, f"no visible table on the front page ({seen.front_screenshot})"

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import copy_project, snakemake
-from extreme_sparsity import priorities, schedule
-from extreme_sparsity.schedule import Job
+from extreme_sparsity.plumbing import priorities
+from extreme_sparsity.tools import schedule
+from extreme_sparsity.tools.schedule import Job
 
 # The default study with n_seeds=2 on a 16-core Intel Xeon, snakemake --cores 16, before the rules
 # had priorities: 241 s wall. Mean seconds per job by rule, and epochs trained per model

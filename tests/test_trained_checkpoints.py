@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from extreme_sparsity import checkpoint
+from extreme_sparsity.plumbing import checkpoint
 from extreme_sparsity.model import GlobalModel, ModelConfig
 from extreme_sparsity.seeding import derived_generators
 

@@ -8,8 +8,9 @@ import torch
 import yaml
 
 from conftest import REPO
-from extreme_sparsity import settings, training
-from extreme_sparsity.checkpoint import load_model, save_model
+from extreme_sparsity.plumbing import settings
+from extreme_sparsity import training
+from extreme_sparsity.plumbing.checkpoint import load_model, save_model
 from extreme_sparsity.dataset import PairedDigits
 from extreme_sparsity.errors import TrainingDiverged
 from extreme_sparsity.model import ModelConfig

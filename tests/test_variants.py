@@ -192,7 +192,7 @@ def smoke_run(tmp_path_factory):
 @pytest.mark.slow
 def test_every_cell_runs_the_whole_study_as_a_variant(smoke_run):
     """A quick-config smoke run per cell: checkpoints of that cell, every metric, each variant's claims."""
-    from extreme_sparsity.checkpoint import load_model
+    from extreme_sparsity.plumbing.checkpoint import load_model
 
     for variant, cell in (("rnn", "rnn"), ("leaky", "leaky"), ("lstm", "lstm"), ("gru", "gru"), ("digit", "rnn")):
         results = smoke_run / "results" / "variants" / variant

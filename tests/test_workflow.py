@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from extreme_sparsity import claims
-from extreme_sparsity.checkpoint import load_model
+from extreme_sparsity.plumbing.checkpoint import load_model
 from conftest import snakemake
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from . import mnist
-from .atomic import atomic_path
+from .plumbing.atomic import atomic_path
 from .errors import DatasetMismatch
 from .task import PARITY, BandwidthTask, draw_pairs, task_for
 

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .aggregate import counted  # noqa: E402
-from .atomic import atomic_path  # noqa: E402
+from .plumbing.atomic import atomic_path  # noqa: E402
 
 SUB_NETWORK_COLOURS = {0: "#1f77b4", 1: "#d62728", "both": "#444444"}
 METRIC_TITLES = {

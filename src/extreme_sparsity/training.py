@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import load_trusted, save_atomic
+from .plumbing.checkpoint import load_trusted, save_atomic
 from .dataset import PairedDigits
 from .deep_r import DeepR
 from .errors import TrainingDiverged

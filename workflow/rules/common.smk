@@ -13,9 +13,9 @@ from snakemake.utils import validate
 PACKAGE = Path(workflow.basedir) / "src" / "extreme_sparsity"
 sys.path.insert(0, str(PACKAGE.parent))
 
-from extreme_sparsity import priorities, settings
-from extreme_sparsity.code_inputs import package_files_imported_by
-from extreme_sparsity.config_errors import config_errors
+from extreme_sparsity.plumbing import priorities, settings
+from extreme_sparsity.plumbing.code_inputs import package_files_imported_by
+from extreme_sparsity.plumbing.config_errors import config_errors
 from extreme_sparsity.metrics import architecture_of
 
 SCHEMA = Path(workflow.basedir) / "config" / "schema.yaml"

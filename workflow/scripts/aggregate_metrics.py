@@ -4,8 +4,9 @@ seed noise."""
 
 import pandas as pd
 
-from extreme_sparsity import aggregate, jobs
-from extreme_sparsity.atomic import atomic_path
+from extreme_sparsity import aggregate
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity.plumbing.atomic import atomic_path
 
 with jobs.job(snakemake.log[0]) as log:
     raw = pd.concat([pd.read_csv(path) for path in snakemake.input.tables], ignore_index=True)

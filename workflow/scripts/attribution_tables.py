@@ -3,8 +3,9 @@ effect with a bootstrap interval over seeds."""
 
 import pandas as pd
 
-from extreme_sparsity import attribution, jobs
-from extreme_sparsity.atomic import atomic_path
+from extreme_sparsity import attribution
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity.plumbing.atomic import atomic_path
 
 with jobs.job(snakemake.log[0]) as log:
     params = snakemake.params

@@ -1,7 +1,8 @@
 """Rule bottleneck_budgets: the bottleneck metric of one model after each retraining budget."""
 
-from extreme_sparsity import dataset, jobs
-from extreme_sparsity.checkpoint import load_model
+from extreme_sparsity import dataset
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity.plumbing.checkpoint import load_model
 from extreme_sparsity.metrics import bottleneck, write_metric_table
 
 with jobs.job(snakemake.log[0], snakemake.threads) as log:

@@ -2,8 +2,9 @@
 (metric ``bottleneck``) and L(n, k) = its mean test cross-entropy (metric ``bottleneck_loss``), once
 per trial, both from the same retrained readouts."""
 
-from extreme_sparsity import dataset, jobs
-from extreme_sparsity.checkpoint import load_model
+from extreme_sparsity import dataset
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity.plumbing.checkpoint import load_model
 from extreme_sparsity.metrics import bottleneck, write_metric_table
 
 with jobs.job(snakemake.log[0], snakemake.threads) as log:

@@ -2,8 +2,9 @@
 
 import pandas as pd
 
-from extreme_sparsity import claims, jobs
-from extreme_sparsity.atomic import atomic_path
+from extreme_sparsity import claims
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity.plumbing.atomic import atomic_path
 
 with jobs.job(snakemake.log[0]) as log:
     inputs, params = snakemake.input, snakemake.params

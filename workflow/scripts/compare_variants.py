@@ -3,8 +3,9 @@ summary over seeds per variant."""
 
 import pandas as pd
 
-from extreme_sparsity import comparison, jobs
-from extreme_sparsity.atomic import atomic_path
+from extreme_sparsity import comparison
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity.plumbing.atomic import atomic_path
 
 with jobs.job(snakemake.log[0]) as log:
     inputs, variants = snakemake.input, snakemake.params.variants

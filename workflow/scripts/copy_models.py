@@ -3,8 +3,8 @@
 
 import shutil
 
-from extreme_sparsity import jobs
-from extreme_sparsity.atomic import atomic_path
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity.plumbing.atomic import atomic_path
 
 with jobs.job(snakemake.log[0]) as log:
     for name in ("model", "history"):

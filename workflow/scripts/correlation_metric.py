@@ -1,7 +1,8 @@
 """Rule correlation_metric: Pearson correlation of hidden states over pairs sharing a digit, and CKA."""
 
-from extreme_sparsity import dataset, jobs
-from extreme_sparsity.checkpoint import load_model
+from extreme_sparsity import dataset
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity.plumbing.checkpoint import load_model
 from extreme_sparsity.metrics import correlation, metric_rows, write_metric_table
 
 with jobs.job(snakemake.log[0], snakemake.threads) as log:

@@ -3,7 +3,8 @@ sub-network 0 and how long each model trained, against p."""
 
 import pandas as pd
 
-from extreme_sparsity import jobs, plotting
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity import plotting
 
 COLOURS = {"plain": "#2ca02c", "bottleneck": "#9467bd"}
 

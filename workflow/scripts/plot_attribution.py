@@ -4,7 +4,8 @@ one line per cell; the defaults and the paper as printed drawn bold."""
 import matplotlib
 import pandas as pd
 
-from extreme_sparsity import attribution, jobs, plotting
+from extreme_sparsity import attribution, plotting
+from extreme_sparsity.plumbing import jobs
 
 with jobs.job(snakemake.log[0]):
     params = snakemake.params

@@ -3,7 +3,8 @@ criterion of section 3.2 and the chosen q."""
 
 import pandas as pd
 
-from extreme_sparsity import jobs, plotting
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity import plotting
 
 with jobs.job(snakemake.log[0]):
     table = pd.read_csv(snakemake.input.table)

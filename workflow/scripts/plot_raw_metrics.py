@@ -3,7 +3,8 @@ the weight mask on the trained network against the supermask control (accuracy a
 
 import pandas as pd
 
-from extreme_sparsity import jobs, plotting
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity import plotting
 
 PANELS = {
     "bottleneck": "test accuracy of the retrained readout",

@@ -4,7 +4,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from extreme_sparsity import jobs, plotting
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity import plotting
 
 METRICS = ["bottleneck", "bottleneck_loss", "correlation", "cka"]
 

@@ -3,7 +3,8 @@ global models' test accuracy and training length against p, one line per variant
 
 import pandas as pd
 
-from extreme_sparsity import jobs, plotting
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity import plotting
 
 METRICS = ["bottleneck", "bottleneck_loss", "weight_mask", "correlation", "cka"]
 

@@ -1,6 +1,7 @@
 """Rule prepare_dataset: MNIST -> the paired-digit HDF5 file (train, validation and test, inputs normalised)."""
 
-from extreme_sparsity import dataset, jobs, mnist
+from extreme_sparsity import dataset, mnist
+from extreme_sparsity.plumbing import jobs
 
 with jobs.job(snakemake.log[0]) as log:
     params = snakemake.params

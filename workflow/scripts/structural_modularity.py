@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 
-from extreme_sparsity import jobs
+from extreme_sparsity.plumbing import jobs
 from extreme_sparsity.aggregate import modularity_row
-from extreme_sparsity.atomic import atomic_path
-from extreme_sparsity.checkpoint import load_model
+from extreme_sparsity.plumbing.atomic import atomic_path
+from extreme_sparsity.plumbing.checkpoint import load_model
 
 with jobs.job(snakemake.log[0], snakemake.threads) as log:
     rows = []

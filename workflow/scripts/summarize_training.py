@@ -2,8 +2,9 @@
 
 import pandas as pd
 
-from extreme_sparsity import aggregate, jobs
-from extreme_sparsity.atomic import atomic_path
+from extreme_sparsity import aggregate
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity.plumbing.atomic import atomic_path
 
 with jobs.job(snakemake.log[0]) as log:
     histories = pd.concat([pd.read_csv(path) for path in snakemake.input.histories], ignore_index=True)

@@ -1,7 +1,8 @@
 """Rule time_course_metric: one metric of one model on the states of every step t = 1..T."""
 
-from extreme_sparsity import dataset, jobs
-from extreme_sparsity.checkpoint import load_model
+from extreme_sparsity import dataset
+from extreme_sparsity.plumbing import jobs
+from extreme_sparsity.plumbing.checkpoint import load_model
 from extreme_sparsity.metrics import bottleneck, correlation, metric_rows, write_metric_table
 
 

@@ -3,9 +3,10 @@
 from dataclasses import asdict
 from pathlib import Path
 
-from extreme_sparsity import checkpoint, code_inputs, dataset, jobs, settings, training
-from extreme_sparsity.atomic import write_csv_rows
-from extreme_sparsity.versions import software_versions
+from extreme_sparsity.plumbing import checkpoint, code_inputs, jobs, settings
+from extreme_sparsity import dataset, training
+from extreme_sparsity.plumbing.atomic import write_csv_rows
+from extreme_sparsity.plumbing.versions import software_versions
 
 with jobs.job(snakemake.log[0], snakemake.threads) as log:
     w, params = snakemake.wildcards, snakemake.params

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_csv_rows
+from ..plumbing.atomic import write_csv_rows
 from ..specialization import specialization_of_subnetworks
-from ..versions import software_versions
+from ..plumbing.versions import software_versions
 
 METRICS = ("bottleneck", "weight_mask", "correlation")
 

@@ -22,15 +22,7 @@ from ..model import GlobalModel, build_model, decide
 from ..seeding import trial_seed
 from . import accuracy_rows, metric_rows
 from .mask_engine import MaskRequest, MaskResult, train_masks_together
-from .masking import (  # noqa: F401  (the metric's vocabulary, used by its callers)
-    MaskLayout,
-    WeightMaskSettings,
-    initial_scores,
-    mask_layout,
-    masked_readouts,
-    share_per_subnetwork,
-    top_mask,
-)
+from .masking import MaskLayout, WeightMaskSettings, initial_scores, mask_layout, masked_readouts, share_per_subnetwork, top_mask
 
 
 def weight_mask_rows(

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cells import cell_class
-from .model import ModelConfig
-from .settings import ARCHITECTURES, model_config, seeds, sparsities
-from .sparsity import n_connections
+from ..cells import cell_class
+from ..model import ModelConfig
+from ..plumbing.settings import ARCHITECTURES, model_config, seeds, sparsities
+from ..sparsity import n_connections
 
 # The default study's jobs that are neither training nor a metric: one prepare_dataset, and one
 # of each aggregation, check and figure (counted in a dry run; tests/test_cost_model.py checks it).

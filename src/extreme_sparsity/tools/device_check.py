@@ -1,6 +1,6 @@
 """CPU against CUDA: the same models and training runs on both devices, compared figure by figure.
 
-    python -m extreme_sparsity.device_check --mnist-root data [--seeds 4] [--sparsities 1e-4 1]
+    python -m extreme_sparsity.tools.device_check --mnist-root data [--seeds 4] [--sparsities 1e-4 1]
 
 Needs a CUDA GPU. For each architecture and p of ``--sparsities`` it checks, with the settings
 of config/config.yaml:
@@ -31,8 +31,9 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from . import dataset, mnist, settings, training
-from .model import build_model, decide
+from .. import dataset, mnist, training
+from ..plumbing import settings
+from ..model import build_model, decide
 
 
 def step_difference(model_config, data: dataset.PairedDigits, seed: int, device: torch.device) -> tuple[float, float]:

@@ -8,7 +8,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .errors import EXPECTED_ERRORS
+from ..errors import EXPECTED_ERRORS
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from .atomic import atomic_path
-from .errors import UnsafeCheckpoint
+from ..errors import UnsafeCheckpoint
 
 
 def save_atomic(obj: dict, path: str | Path) -> None:
@@ -48,7 +48,7 @@ def save_model(path: str | Path, model, metadata: dict) -> None:
 
 def load_model(path: str | Path):
     """Rebuild a :class:`GlobalModel` from a checkpoint; returns ``(model, checkpoint_dict)``."""
-    from .model import GlobalModel, ModelConfig
+    from ..model import GlobalModel, ModelConfig
 
     saved = load_trusted(path)
     model = GlobalModel(ModelConfig(**saved["model_config"]), torch.Generator().manual_seed(0))

@@ -68,7 +68,7 @@ def package_files_imported_by(script: str | Path, package_dir: str | Path) -> li
 def digest(files: list[str] | tuple[str, ...]) -> str:
     """Hash of the contents of package modules, each named by its path inside the package: the
     same code gives the same digest wherever the project lies."""
-    package_dir = Path(__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parent.parent  # extreme_sparsity/ (this module is in plumbing/)
     hashed = hashlib.sha256()
     for path in sorted(Path(f).resolve() for f in files):
         hashed.update(path.relative_to(package_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")

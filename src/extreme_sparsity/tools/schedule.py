@@ -3,7 +3,7 @@ run (`snakemake -n --forceall ...`), with the priorities the rules give them; ea
 come from a finished run's benchmark files or from the benchmark command's per-job figures.
 
     snakemake -n --forceall --configfile config/config.yaml > dry-run.txt
-    python -m extreme_sparsity.schedule dry-run.txt --benchmarks . --cores 2 8 16 64
+    python -m extreme_sparsity.tools.schedule dry-run.txt --benchmarks . --cores 2 8 16 64
 
 Snakemake starts the ready jobs of highest priority whenever cores are free; the simulation does
 the same (ties in the dry run's order) and reports the wall time, how busy the cores were and the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from importlib.metadata import PackageNotFoundError, version
 
-from . import __version__
+from .. import __version__
 
 
 def software_versions() -> dict[str, str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .sparsity import annealed_noise, format_sparsity, geometric_schedule, sparsity_grid
+from ..sparsity import annealed_noise, format_sparsity, geometric_schedule, sparsity_grid
 
 if TYPE_CHECKING:
-    from .model import ModelConfig
-    from .training import TrainingConfig
+    from ..model import ModelConfig
+    from ..training import TrainingConfig
 
 ARCHITECTURES = ("plain", "bottleneck")
 
@@ -36,7 +36,7 @@ def model_config(config: dict, architecture: str, sparsity: float) -> ModelConfi
     """The ModelConfig of one architecture at sparsity p."""
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
-    from .model import ModelConfig
+    from ..model import ModelConfig
 
     model = config["model"]
     # a caller that builds only the model section (the cell tests) gets the uniform init
@@ -58,7 +58,7 @@ def model_config(config: dict, architecture: str, sparsity: float) -> ModelConfi
 
 def training_config(config: dict, architecture: str, sparsity: float, seed: int) -> TrainingConfig:
     """The TrainingConfig of one (architecture, p, seed), with Deep-R's p-dependent values."""
-    from .training import TrainingConfig
+    from ..training import TrainingConfig
 
     training, deep_r = config["training"], config["deep_r"]
     stopping = training["stopping"]

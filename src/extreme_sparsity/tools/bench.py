@@ -1,7 +1,7 @@
 """Benchmark: prints one line per figure of merit, measured in this process on real MNIST, and the
 cost model of the study (its compute floor and its schedule simulated on 2 to 64 cores).
 
-    python -m extreme_sparsity.bench --mnist-root data [--threads 1] [--results results]
+    python -m extreme_sparsity.tools.bench --mnist-root data [--threads 1] [--results results]
 
 Useful FLOPs are counted as :mod:`.cost_model` says; rates are compared with a 2048 x 2048 fp32
 matrix product measured in the same process right before (the peak).
@@ -27,16 +27,17 @@ from pathlib import Path
 import torch
 import yaml
 
-from . import cost_model, dataset, mnist, schedule, settings
-from .checkpoint import save_model
+from .. import dataset, mnist, training
+from ..metrics import bottleneck, correlation, weight_mask
+from ..model import ModelConfig, build_model
+from ..plumbing import settings
+from ..plumbing.checkpoint import save_model
+from ..seeding import trial_seed
+from ..sparsity import format_sparsity
+from ..training import TrainingConfig, evaluate
+from ..variants import merged
+from . import cost_model, schedule
 from .cost_model import training_flops_per_sample
-from .metrics import bottleneck, correlation, weight_mask
-from .model import ModelConfig, build_model
-from .seeding import trial_seed
-from .variants import merged
-from .sparsity import format_sparsity
-from . import training
-from .training import TrainingConfig, evaluate
 
 
 def peak_matmul_rate(size: int = 2048, repeats: int = 10) -> float:
@@ -102,9 +103,10 @@ JOB_START = textwrap.dedent(
     import torch
     from snakemake.logging import logger
     from snakemake.iocontainers import Snakemake
-    from extreme_sparsity import checkpoint, dataset, jobs, settings, training
-    from extreme_sparsity.atomic import write_csv_rows
-    from extreme_sparsity.versions import software_versions
+    from extreme_sparsity import dataset, training
+    from extreme_sparsity.plumbing import checkpoint, jobs, settings
+    from extreme_sparsity.plumbing.atomic import write_csv_rows
+    from extreme_sparsity.plumbing.versions import software_versions
     imported = time.perf_counter()
     splits = dataset.load_splits(sys.argv[1], 0.1307, 0.3081, *dataset.SPLITS)
     loaded = time.perf_counter()
@@ -118,7 +120,8 @@ BARE_TORCH = "import torch"
 PEAK_MEMORY_JOB = textwrap.dedent(
     """
     import dataclasses, sys, torch, yaml
-    from extreme_sparsity import dataset, settings, training
+    from extreme_sparsity import dataset, training
+    from extreme_sparsity.plumbing import settings
     torch.set_num_threads(int(sys.argv[2]))
     config = yaml.safe_load(open(sys.argv[3]))
     train, validation, test = dataset.load_splits(sys.argv[1], 0.1307, 0.3081, *dataset.SPLITS)
@@ -192,7 +195,7 @@ def side_by_side_worker(data_path: str, config_path: str, sparse_input: str) -> 
 def side_by_side(data_path: Path, config_path: Path, sparse_input: str) -> list[dict]:
     """Training rate and fraction of the peak of two processes on two cores at once, each peak
     measured beside the other process's work."""
-    command = [sys.executable, "-m", "extreme_sparsity.bench", "--side-by-side-worker", str(data_path), str(config_path), sparse_input]
+    command = [sys.executable, "-m", "extreme_sparsity.tools.bench", "--side-by-side-worker", str(data_path), str(config_path), sparse_input]
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
     return [json.loads(process.communicate()[0]) for process in processes]
 
