@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
+
 from extreme_sparsity.plumbing import atomic
 
 ROWS = 20_000  # about 0.5 MB per version: a write takes long enough for kills to land inside it

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, copy_project, snakemake
+
 from extreme_sparsity import attribution, variants
 
 DEFAULTS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())

@@ -10,11 +10,11 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from test_metrics import N_HIDDEN, N_INPUTS, coded_digits
 
 from extreme_sparsity.metrics import bottleneck, mask_engine, weight_mask
 from extreme_sparsity.model import ModelConfig, build_model
 from extreme_sparsity.seeding import trial_seed
-from test_metrics import N_HIDDEN, N_INPUTS, coded_digits
 
 SETTINGS = weight_mask.WeightMaskSettings(q=0.05, epochs=2, batch_size=64, momentum=0.9, weight_decay=5e-4)
 

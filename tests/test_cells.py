@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from extreme_sparsity import cells
-from extreme_sparsity.plumbing import settings
-from extreme_sparsity.plumbing.checkpoint import load_model, load_trusted, save_model
 from extreme_sparsity.deep_r import DeepR
 from extreme_sparsity.metrics import weight_mask
 from extreme_sparsity.model import GlobalModel, ModelConfig, decide
+from extreme_sparsity.plumbing import settings
+from extreme_sparsity.plumbing.checkpoint import load_model, load_trusted, save_model
 
 CELL_NAMES = ("rnn", "leaky", "lstm", "gru")
 SPARSE_INPUTS = ("direct", "through_recurrent")

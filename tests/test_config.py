@@ -1,14 +1,13 @@
 """The schema rejects bad configuration before any job runs, naming the key and what is allowed."""
 
 import copy
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import REPO, copy_project, snakemake
 
 from extreme_sparsity.plumbing import settings
 from extreme_sparsity.plumbing.config_errors import config_errors
-from conftest import REPO, copy_project, snakemake
 
 SCHEMA = REPO / "config" / "schema.yaml"
 DEFAULTS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -127,8 +126,8 @@ def test_schema_offers_exactly_the_registered_cells_and_tasks():
 def test_every_set_of_allowed_values_in_the_code_is_the_schemas():
     """The schema states what a key allows; each registry or tuple the code checks against agrees."""
     from extreme_sparsity import deep_r, metrics, model, sparsity, training
-    from extreme_sparsity.plumbing import settings
     from extreme_sparsity.metrics import masking
+    from extreme_sparsity.plumbing import settings
 
     schema = yaml.safe_load(SCHEMA.read_text())["properties"]
 

@@ -23,7 +23,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import IMAGE_BUILD, SMALL_STUDY, copy_project
 from results_equality import assert_same_results
 from test_environments import requirements

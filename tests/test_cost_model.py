@@ -7,13 +7,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 import yaml
+from conftest import REPO, copy_project
+from test_variants import _plan
 from torch.utils.flop_counter import FlopCounterMode
 
-from conftest import REPO, copy_project
+from extreme_sparsity.model import ModelConfig, build_model, decide
 from extreme_sparsity.tools import cost_model
 from extreme_sparsity.tools.cost_model import training_flops_per_sample
-from extreme_sparsity.model import ModelConfig, build_model, decide
-from test_variants import _plan
 
 DEFAULTS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 

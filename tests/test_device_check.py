@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from extreme_sparsity import dataset
-from extreme_sparsity.tools import device_check
 from extreme_sparsity.model import ModelConfig, build_model
+from extreme_sparsity.tools import device_check
 
 
 def test_dry_run_finds_the_cpu_identical_to_itself(real_mnist_root, capsys):

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, copy_project, snakemake
 
 DOCKERFILE = REPO / "containers" / "Dockerfile"

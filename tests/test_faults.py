@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-
 from conftest import copy_project, snakemake
 
 pytestmark = pytest.mark.slow

@@ -29,11 +29,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import browser
 import numpy as np
 import pytest
 import yaml
-
-import browser
 from conftest import snakemake
 
 pytestmark = pytest.mark.slow

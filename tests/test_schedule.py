@@ -5,8 +5,8 @@ constructed DAGs, the DAG and priorities of the real study from snakemake's dry 
 from __future__ import annotations
 
 import pytest
-
 from conftest import copy_project, snakemake
+
 from extreme_sparsity.plumbing import priorities
 from extreme_sparsity.tools import schedule
 from extreme_sparsity.tools.schedule import Job

@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, SMALL_STUDY, copy_project
 from results_equality import assert_same_results, result_files
 

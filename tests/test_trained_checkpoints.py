@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from extreme_sparsity.plumbing import checkpoint
 from extreme_sparsity.model import GlobalModel, ModelConfig
+from extreme_sparsity.plumbing import checkpoint
 from extreme_sparsity.seeding import derived_generators
 
 pytestmark = pytest.mark.slow

@@ -6,14 +6,14 @@ from dataclasses import replace
 import pytest
 import torch
 import yaml
-
 from conftest import REPO
-from extreme_sparsity.plumbing import settings
+
 from extreme_sparsity import training
-from extreme_sparsity.plumbing.checkpoint import load_model, save_model
 from extreme_sparsity.dataset import PairedDigits
 from extreme_sparsity.errors import TrainingDiverged
 from extreme_sparsity.model import ModelConfig
+from extreme_sparsity.plumbing import settings
+from extreme_sparsity.plumbing.checkpoint import load_model, save_model
 
 MODEL = ModelConfig(sparsity=0.05, n_hidden=32)
 CONFIG = training.TrainingConfig(seed=3, epochs=3, batch_size=128, deep_r_lr=0.05, noise_std=1e-3)

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO, copy_project, snakemake
 
 from extreme_sparsity import comparison, variants
-from conftest import REPO, copy_project, snakemake
 
 DEFAULTS = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 

@@ -2,10 +2,10 @@
 
 import pandas as pd
 import pytest
+from conftest import snakemake
 
 from extreme_sparsity import claims
 from extreme_sparsity.plumbing.checkpoint import load_model
-from conftest import snakemake
 
 pytestmark = pytest.mark.slow
 

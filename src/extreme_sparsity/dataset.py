@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from . import mnist
-from .plumbing.atomic import atomic_path
 from .errors import DatasetMismatch
+from .plumbing.atomic import atomic_path
 from .task import PARITY, BandwidthTask, draw_pairs, task_for
 
 SPLITS = ("train", "validation", "test")

@@ -17,11 +17,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .plumbing.checkpoint import load_trusted, save_atomic
 from .dataset import PairedDigits
 from .deep_r import DeepR
 from .errors import TrainingDiverged
 from .model import GlobalModel, ModelConfig, decide
+from .plumbing.checkpoint import load_trusted, save_atomic
 from .seeding import derived_generators
 
 OPTIMIZERS = ("adadelta", "adam", "sgd")

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from extreme_sparsity.plumbing import jobs
 from extreme_sparsity import sensitivity
+from extreme_sparsity.plumbing import jobs
 from extreme_sparsity.plumbing.atomic import atomic_path
 
 with jobs.job(snakemake.log[0]) as log:

@@ -1,9 +1,9 @@
 """Rule bottleneck_budgets: the bottleneck metric of one model after each retraining budget."""
 
 from extreme_sparsity import dataset
+from extreme_sparsity.metrics import bottleneck, write_metric_table
 from extreme_sparsity.plumbing import jobs
 from extreme_sparsity.plumbing.checkpoint import load_model
-from extreme_sparsity.metrics import bottleneck, write_metric_table
 
 with jobs.job(snakemake.log[0], snakemake.threads) as log:
     w, params = snakemake.wildcards, snakemake.params

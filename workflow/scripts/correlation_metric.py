@@ -1,9 +1,9 @@
 """Rule correlation_metric: Pearson correlation of hidden states over pairs sharing a digit, and CKA."""
 
 from extreme_sparsity import dataset
+from extreme_sparsity.metrics import correlation, metric_rows, write_metric_table
 from extreme_sparsity.plumbing import jobs
 from extreme_sparsity.plumbing.checkpoint import load_model
-from extreme_sparsity.metrics import correlation, metric_rows, write_metric_table
 
 with jobs.job(snakemake.log[0], snakemake.threads) as log:
     w, params = snakemake.wildcards, snakemake.params

@@ -1,9 +1,9 @@
 """Rule mask_sweep: the weight-mask metric at every q of the grid on one model, one score init."""
 
 from extreme_sparsity import dataset
+from extreme_sparsity.metrics import weight_mask, write_metric_table
 from extreme_sparsity.plumbing import jobs
 from extreme_sparsity.plumbing.checkpoint import load_model
-from extreme_sparsity.metrics import weight_mask, write_metric_table
 
 with jobs.job(snakemake.log[0], snakemake.threads) as log:
     w, params = snakemake.wildcards, snakemake.params

@@ -3,8 +3,8 @@ sub-network 0 and how long each model trained, against p."""
 
 import pandas as pd
 
-from extreme_sparsity.plumbing import jobs
 from extreme_sparsity import plotting
+from extreme_sparsity.plumbing import jobs
 
 COLOURS = {"plain": "#2ca02c", "bottleneck": "#9467bd"}
 

@@ -3,8 +3,8 @@ criterion of section 3.2 and the chosen q."""
 
 import pandas as pd
 
-from extreme_sparsity.plumbing import jobs
 from extreme_sparsity import plotting
+from extreme_sparsity.plumbing import jobs
 
 with jobs.job(snakemake.log[0]):
     table = pd.read_csv(snakemake.input.table)

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from extreme_sparsity.plumbing import jobs
 from extreme_sparsity import plotting
+from extreme_sparsity.plumbing import jobs
 from extreme_sparsity.sparsity import modularity_analytic
 
 with jobs.job(snakemake.log[0]):

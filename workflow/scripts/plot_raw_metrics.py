@@ -3,8 +3,8 @@ the weight mask on the trained network against the supermask control (accuracy a
 
 import pandas as pd
 
-from extreme_sparsity.plumbing import jobs
 from extreme_sparsity import plotting
+from extreme_sparsity.plumbing import jobs
 
 PANELS = {
     "bottleneck": "test accuracy of the retrained readout",

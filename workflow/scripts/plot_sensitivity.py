@@ -5,8 +5,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from extreme_sparsity.plumbing import jobs
 from extreme_sparsity import plotting
+from extreme_sparsity.plumbing import jobs
 
 with jobs.job(snakemake.log[0]):
     curves = pd.read_csv(snakemake.input.curves)

@@ -3,8 +3,8 @@ bottleneck metric also by its test loss (bottleneck_loss); means over the best-k
 
 import pandas as pd
 
-from extreme_sparsity.plumbing import jobs
 from extreme_sparsity import plotting
+from extreme_sparsity.plumbing import jobs
 
 METRICS = ["bottleneck", "bottleneck_loss", "weight_mask", "correlation"]
 

@@ -4,8 +4,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from extreme_sparsity.plumbing import jobs
 from extreme_sparsity import plotting
+from extreme_sparsity.plumbing import jobs
 
 METRICS = ["bottleneck", "bottleneck_loss", "correlation", "cka"]
 

@@ -3,8 +3,8 @@ global models' test accuracy and training length against p, one line per variant
 
 import pandas as pd
 
-from extreme_sparsity.plumbing import jobs
 from extreme_sparsity import plotting
+from extreme_sparsity.plumbing import jobs
 
 METRICS = ["bottleneck", "bottleneck_loss", "weight_mask", "correlation", "cka"]
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from extreme_sparsity.plumbing import jobs
 from extreme_sparsity.aggregate import modularity_row
+from extreme_sparsity.plumbing import jobs
 from extreme_sparsity.plumbing.atomic import atomic_path
 from extreme_sparsity.plumbing.checkpoint import load_model
 

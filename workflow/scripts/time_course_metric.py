@@ -1,9 +1,9 @@
 """Rule time_course_metric: one metric of one model on the states of every step t = 1..T."""
 
 from extreme_sparsity import dataset
+from extreme_sparsity.metrics import bottleneck, correlation, metric_rows, write_metric_table
 from extreme_sparsity.plumbing import jobs
 from extreme_sparsity.plumbing.checkpoint import load_model
-from extreme_sparsity.metrics import bottleneck, correlation, metric_rows, write_metric_table
 
 
 def correlation_rows(model, params, seed):

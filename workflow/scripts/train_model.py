@@ -3,8 +3,8 @@
 from dataclasses import asdict
 from pathlib import Path
 
-from extreme_sparsity.plumbing import checkpoint, code_inputs, jobs, settings
 from extreme_sparsity import dataset, training
+from extreme_sparsity.plumbing import checkpoint, code_inputs, jobs, settings
 from extreme_sparsity.plumbing.atomic import write_csv_rows
 from extreme_sparsity.plumbing.versions import software_versions
 

@@ -2,9 +2,9 @@
 once per trial, at the calibrated q (or the configured one); all of them as one batched problem."""
 
 from extreme_sparsity import calibration, dataset
+from extreme_sparsity.metrics import weight_mask, write_metric_table
 from extreme_sparsity.plumbing import jobs
 from extreme_sparsity.plumbing.checkpoint import load_model
-from extreme_sparsity.metrics import weight_mask, write_metric_table
 
 with jobs.job(snakemake.log[0], snakemake.threads) as log:
     w, params = snakemake.wildcards, snakemake.params

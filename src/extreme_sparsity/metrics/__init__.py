@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ..plumbing.atomic import write_csv_rows
-from ..specialization import specialization_of_subnetworks
 from ..plumbing.versions import software_versions
+from ..specialization import specialization_of_subnetworks
 
 METRICS = ("bottleneck", "weight_mask", "correlation")
 

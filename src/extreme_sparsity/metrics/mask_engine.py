@@ -17,6 +17,7 @@ from ..dataset import PairedDigits
 from ..model import GlobalModel, decide
 from .masking import MaskLayout, WeightMaskSettings, initial_scores, mask_layout, share_per_subnetwork
 
+
 @dataclass(frozen=True)
 class MaskResult:
     """One trial of the metric: M[n, k] under each way of counting W_sparse, and the masked

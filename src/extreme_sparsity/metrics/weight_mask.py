@@ -22,7 +22,8 @@ from ..model import GlobalModel, build_model, decide
 from ..seeding import trial_seed
 from . import accuracy_rows, metric_rows
 from .mask_engine import MaskRequest, MaskResult, train_masks_together
-from .masking import MaskLayout, WeightMaskSettings, initial_scores, mask_layout, masked_readouts, share_per_subnetwork, top_mask
+# mask_layout and share_per_subnetwork: the metric's vocabulary, re-exported for its callers
+from .masking import MaskLayout, WeightMaskSettings, initial_scores, mask_layout, masked_readouts, share_per_subnetwork, top_mask  # noqa: F401
 
 
 def weight_mask_rows(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from .atomic import atomic_path
 from ..errors import UnsafeCheckpoint
+from .atomic import atomic_path
 
 
 def save_atomic(obj: dict, path: str | Path) -> None:

@@ -200,30 +200,33 @@ def side_by_side(data_path: Path, config_path: Path, sparse_input: str) -> list[
     return [json.loads(process.communicate()[0]) for process in processes]
 
 
+def finished_training(results: Path) -> list[dict] | None:
+    """The rows of a finished run's training table (one per model), or None without one."""
+    table = results / "aggregate" / "training.csv"
+    if not table.is_file():
+        return None
+    with open(table, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 def mean_epochs(results: Path, config: dict) -> tuple[dict[str, float], str]:
     """Epochs trained per model by architecture: from a finished run's training table when there is
     one, else the config's minimum epochs (a lower bound under validation_target)."""
-    table = results / "aggregate" / "training.csv"
-    if table.is_file():
-        with open(table, newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        epochs = {
-            architecture: statistics.mean(float(row["epochs_trained"]) for row in rows if row["architecture"] == architecture)
-            for architecture in config["architectures"]
-        }
-        return epochs, f"mean epochs trained in {table}"
-    return {a: float(config["training"]["epochs"][a]) for a in config["architectures"]}, "the config's minimum epochs (no finished run found)"
+    rows = finished_training(results)
+    if rows is None:
+        return {a: float(config["training"]["epochs"][a]) for a in config["architectures"]}, "the config's minimum epochs (no finished run found)"
+    epochs = {
+        architecture: statistics.mean(float(row["epochs_trained"]) for row in rows if row["architecture"] == architecture)
+        for architecture in config["architectures"]
+    }
+    return epochs, f"mean epochs trained in {results / 'aggregate' / 'training.csv'}"
 
 
 def epochs_by_model(results: Path, config: dict) -> dict[tuple[str, str], float]:
     """Mean epochs trained per (architecture, p) in a finished run's training table, else the
     config's minimum epochs."""
-    table = results / "aggregate" / "training.csv"
     minimum = {(a, p): float(config["training"]["epochs"][a]) for a in config["architectures"] for p in settings.sparsities(config)}
-    if not table.is_file():
-        return minimum
-    with open(table, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = finished_training(results) or []
     found = {}
     for key in minimum:
         epochs = [float(row["epochs_trained"]) for row in rows if (row["architecture"], format_sparsity(float(row["p"]))) == key]

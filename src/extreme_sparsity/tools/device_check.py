@@ -32,8 +32,8 @@ import torch.nn.functional as F
 import yaml
 
 from .. import dataset, mnist, training
-from ..plumbing import settings
 from ..model import build_model, decide
+from ..plumbing import settings
 
 
 def step_difference(model_config, data: dataset.PairedDigits, seed: int, device: torch.device) -> tuple[float, float]:
