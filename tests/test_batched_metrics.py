@@ -10,20 +10,19 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from defaults import bottleneck_settings, mask_settings, model_config
 from test_metrics import N_HIDDEN, N_INPUTS, coded_digits
 
 from extreme_sparsity.metrics import bottleneck, mask_engine, weight_mask
-from extreme_sparsity.model import ModelConfig, build_model
+from extreme_sparsity.model import build_model
 from extreme_sparsity.seeding import trial_seed
 
-SETTINGS = weight_mask.WeightMaskSettings(q=0.05, epochs=2, batch_size=64, momentum=0.9, weight_decay=5e-4)
+SETTINGS = mask_settings(0.05, epochs=2, batch_size=64)
 
 
 def partly_trained(cell: str = "rnn", sparse_input: str = "through_recurrent", seed: int = 0):
     """A random model whose masks do not all agree (no exact ties among scores)."""
-    config = ModelConfig(
-        sparsity=0.05, n_hidden=N_HIDDEN, n_inputs=N_INPUTS, cell=cell, sparse_input=sparse_input, init_bound=0.3
-    )
+    config = model_config(0.05, n_hidden=N_HIDDEN, n_inputs=N_INPUTS, cell=cell, sparse_input=sparse_input, init_bound=0.3)
     return build_model(config, seed)
 
 
@@ -114,9 +113,9 @@ def test_batched_readouts_of_unmasked_networks_are_the_models_readouts(data):
 
 def test_bottleneck_trials_and_steps_trained_together_equal_one_at_a_time():
     train, test = coded_digits(500, seed=3), coded_digits(200, seed=4)
-    config = ModelConfig(sparsity=0.05, n_hidden=N_HIDDEN, n_inputs=N_INPUTS, bottleneck=5, init_bound=0.3)
+    config = model_config(0.05, n_hidden=N_HIDDEN, n_inputs=N_INPUTS, bottleneck=5, init_bound=0.3)
     model = build_model(config, 2)
-    settings = bottleneck.BottleneckSettings(epochs=2, batch_size=64, trials=3)
+    settings = bottleneck_settings(epochs=2, batch_size=64, trials=3)
     together = bottleneck.bottleneck_metric(model, train, test, settings, seed=7)
     train_states, test_states = bottleneck.bottleneck_states(model, train), bottleneck.bottleneck_states(model, test)
     for trial, values in enumerate(together):
@@ -135,8 +134,8 @@ def test_bottleneck_trials_and_steps_trained_together_equal_one_at_a_time():
 
 def test_the_loss_of_the_last_step_is_the_bottleneck_loss_and_accuracy_is_unchanged():
     train, test = coded_digits(400, seed=5), coded_digits(150, seed=6)
-    model = build_model(ModelConfig(sparsity=0.05, n_hidden=N_HIDDEN, n_inputs=N_INPUTS, bottleneck=5, init_bound=0.3), 4)
-    settings = bottleneck.BottleneckSettings(epochs=2, batch_size=64, trials=2, lr_decay=0.9)
+    model = build_model(model_config(0.05, n_hidden=N_HIDDEN, n_inputs=N_INPUTS, bottleneck=5, init_bound=0.3), 4)
+    settings = bottleneck_settings(epochs=2, batch_size=64, trials=2, lr_decay=0.9)
     readouts = bottleneck.bottleneck_readouts(model, train, test, settings, seed=3)
     accuracy = bottleneck.bottleneck_metric(model, train, test, settings, seed=3)
     assert all(np.array_equal(r.accuracy, a) for r, a in zip(readouts, accuracy))

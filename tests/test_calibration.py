@@ -3,6 +3,7 @@ whose answer is known."""
 
 import pandas as pd
 import pytest
+from defaults import mask_settings
 
 from extreme_sparsity import calibration
 from extreme_sparsity.metrics import weight_mask
@@ -56,7 +57,7 @@ def test_when_no_q_meets_the_criterion_the_closest_is_used_and_said(tmp_path):
         calibration.read_chosen_q(tmp_path / "none.csv")
 
 
-MASKS = weight_mask.WeightMaskSettings(q=0.01, epochs=3)
+MASKS = mask_settings(0.01, epochs=3)
 GRID = [0.005, 0.01, 0.6]
 
 

@@ -1,12 +1,15 @@
 """The recurrent cells (rnn, leaky, lstm, gru) checked against hand-written per-sample loops."""
 
+import copy
+
 import pytest
 import torch
+from defaults import CONFIG, model_config
 
 from extreme_sparsity import cells
 from extreme_sparsity.deep_r import DeepR
 from extreme_sparsity.metrics import weight_mask
-from extreme_sparsity.model import GlobalModel, ModelConfig, decide
+from extreme_sparsity.model import GlobalModel, decide
 from extreme_sparsity.plumbing import settings
 from extreme_sparsity.plumbing.checkpoint import load_model, load_trusted, save_model
 
@@ -85,7 +88,7 @@ def make_model(cell: str, sparse_input: str = "direct", bottleneck: int = 0, **o
         sparsity=0.3, n_hidden=7, n_inputs=5, n_classes=4, n_steps=4, bottleneck=bottleneck,
         init_bound=0.5, sparse_input=sparse_input, cell=cell, leak_rate=LEAK_RATE,
     )
-    return GlobalModel(ModelConfig(**{**config, **overrides}), torch.Generator().manual_seed(1))
+    return GlobalModel(model_config(**{**config, **overrides}), torch.Generator().manual_seed(1))
 
 
 def random_inputs(batch: int, n_inputs: int = 5, seed: int = 2) -> torch.Tensor:
@@ -243,33 +246,30 @@ def test_checkpoint_from_before_the_cells_loads_as_rnn(tmp_path):
     model = make_model("rnn")
     save_model(tmp_path / "model.pt", model, {})
     saved = load_trusted(tmp_path / "model.pt")
-    for key in ("cell", "leak_rate"):
+    for key in ("cell", "leak_rate", "sparse_init", "sparse_init_std"):
         del saved["model_config"][key]
     torch.save(saved, tmp_path / "old.pt")
     loaded, _ = load_model(tmp_path / "old.pt")
-    assert loaded.config.cell == "rnn" and loaded.config.leak_rate == 0.5
+    assert loaded.config.cell == "rnn" and loaded.config.leak_rate == 0.5 and loaded.config.sparse_init == "uniform"
     inputs = random_inputs(4)
     with torch.no_grad():
         assert torch.equal(loaded(inputs), model(inputs))
 
 
 def test_settings_pass_the_cell_from_the_config():
-    section = {
-        "n_hidden": 6, "n_steps": 3, "bottleneck_size": 2, "init_bound": 0.1, "decision": "max", "sparse_input": "direct",
-    }
-    default = settings.model_config({"model": section}, "plain", 0.1)
-    assert (default.cell, default.leak_rate) == ("rnn", 0.5)
-    chosen = settings.model_config({"model": {**section, "cell": "leaky", "leak_rate": 0.2}}, "bottleneck", 0.1)
+    config = copy.deepcopy(CONFIG)
+    config["model"].update(bottleneck_size=2, cell="leaky", leak_rate=0.2)
+    chosen = settings.model_config(config, "bottleneck", 0.1)
     assert (chosen.cell, chosen.leak_rate, chosen.bottleneck) == ("leaky", 0.2, 2)
 
 
 def test_invalid_cells_and_leak_rates_are_rejected():
     with pytest.raises(ValueError, match=r"cell must be one of \('rnn', 'leaky', 'lstm', 'gru'\), got 'transformer'"):
-        ModelConfig(sparsity=0.1, cell="transformer")
+        model_config(0.1, cell="transformer")
     for rate in (0.0, -0.5, 1.5):
         with pytest.raises(ValueError, match="leak_rate"):
-            ModelConfig(sparsity=0.1, leak_rate=rate)
-    assert ModelConfig(sparsity=0.1, cell="leaky", leak_rate=1.0).leak_rate == 1.0
+            model_config(0.1, leak_rate=rate)
+    assert model_config(0.1, cell="leaky", leak_rate=1.0).leak_rate == 1.0
 
 
 def test_a_registered_cell_is_selected_by_name(monkeypatch):

@@ -2,12 +2,14 @@
 hand on a tiny config, and its job counts against snakemake's plan of the default study."""
 
 import copy
+from dataclasses import replace
 
 import pytest
 import torch
 import torch.nn.functional as F
 import yaml
 from conftest import REPO, copy_project
+from defaults import model_config
 from test_variants import _plan
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -30,7 +32,7 @@ def counted_flops(config: ModelConfig, batch: int) -> int:
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("sparse_input", ["direct", "through_recurrent"])
 def test_formula_matches_the_counted_flops_of_a_training_step(cell, sparse_input):
-    config = ModelConfig(sparsity=0.01, n_hidden=20, n_inputs=30, n_steps=4, cell=cell, sparse_input=sparse_input)
+    config = model_config(0.01, n_hidden=20, n_inputs=30, n_steps=4, cell=cell, sparse_input=sparse_input)
     batch = 8
     # the readouts are computed with one block-diagonal product: twice the useful multiply-adds
     block_diagonal_overhead = 3 * 2 * 2 * config.n_hidden * config.n_classes
@@ -39,11 +41,12 @@ def test_formula_matches_the_counted_flops_of_a_training_step(cell, sparse_input
 
 
 def test_paper_scale_count():
-    assert training_flops_per_sample(ModelConfig(sparsity=0.01)) == 1_599_200
-    sparse_only = training_flops_per_sample(ModelConfig(sparsity=0.01), dense_sparse=False)
+    direct = model_config(0.01, n_hidden=100, n_steps=5, cell="rnn", sparse_input="direct")
+    assert training_flops_per_sample(direct) == 1_599_200
+    sparse_only = training_flops_per_sample(direct, dense_sparse=False)
     assert sparse_only == 1_599_200 - 3 * 2 * 4 * (2 * 100 * 100 - 2 * 100)
     # W_hh W_sparse once per batch of 256: 3 x 2 x 2 N^3 / 256 more per sample
-    through = training_flops_per_sample(ModelConfig(sparsity=0.01, sparse_input="through_recurrent"), batch_size=256)
+    through = training_flops_per_sample(replace(direct, sparse_input="through_recurrent"), batch_size=256)
     assert through == 1_599_200 + 3 * 4 * 100**3 / 256
 
 

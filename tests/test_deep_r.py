@@ -5,9 +5,10 @@ import math
 
 import pytest
 import torch
+from defaults import model_config
 
 from extreme_sparsity.deep_r import DeepR, SparseConnections
-from extreme_sparsity.model import ModelConfig, build_model
+from extreme_sparsity.model import build_model
 
 
 def make(n_hidden=20, k=30, lr=0.05, noise=0.02, seed=0, l1=1e-4):
@@ -114,7 +115,7 @@ def test_uniform_init_is_the_code_before_the_option():
         assert torch.equal(connections.phi.detach().view(2, -1), phi)
         assert torch.equal(connections.sign.view(2, -1), torch.where(initial < 0, -1.0, 1.0))
         assert torch.equal(connections.active_index, index)
-    default, uniform = build_model(ModelConfig(sparsity=0.01, n_hidden=20), 1), build_model(ModelConfig(sparsity=0.01, n_hidden=20, sparse_init="uniform"), 1)
+    default, uniform = build_model(model_config(0.01, n_hidden=20), 1), build_model(model_config(0.01, n_hidden=20, sparse_init="uniform"), 1)
     assert all(torch.equal(default.state_dict()[name], value) for name, value in uniform.state_dict().items())
 
 
@@ -135,11 +136,11 @@ def test_half_normal_init_draws_magnitudes_of_a_half_normal_and_fair_signs():
 
 
 def test_model_config_threads_the_sparse_init():
-    uniform = build_model(ModelConfig(sparsity=0.5, n_hidden=40), 0).sparse
-    half_normal = build_model(ModelConfig(sparsity=0.5, n_hidden=40, sparse_init="half_normal", sparse_init_std=0.3), 0).sparse
+    uniform = build_model(model_config(0.5, n_hidden=40, init_bound=0.1, sparse_init="uniform"), 0).sparse
+    half_normal = build_model(model_config(0.5, n_hidden=40, sparse_init="half_normal", sparse_init_std=0.3), 0).sparse
     assert uniform.phi.max().item() <= 0.1
     assert half_normal.phi.detach()[half_normal.active()].mean().item() == pytest.approx(0.3 * math.sqrt(2 / math.pi), rel=0.05)
     with pytest.raises(ValueError, match="sparse_init must be one of"):
-        ModelConfig(sparsity=0.1, sparse_init="normal")
+        model_config(0.1, sparse_init="normal")
     with pytest.raises(ValueError, match="sparse_init_std must be > 0"):
-        ModelConfig(sparsity=0.1, sparse_init="half_normal", sparse_init_std=0.0)
+        model_config(0.1, sparse_init="half_normal", sparse_init_std=0.0)

@@ -4,9 +4,10 @@ import dataclasses
 
 import pytest
 import torch
+from defaults import model_config
 
 from extreme_sparsity import dataset
-from extreme_sparsity.model import ModelConfig, build_model
+from extreme_sparsity.model import build_model
 from extreme_sparsity.tools import device_check
 
 
@@ -38,8 +39,8 @@ def test_one_ulp_up_moves_every_input_by_the_smallest_step():
 
 
 def test_weight_agreement_counts_the_weights_beyond_tolerance():
-    reference = build_model(ModelConfig(sparsity=0.01, n_hidden=4, n_inputs=3, n_classes=2), seed=0)
-    other = build_model(ModelConfig(sparsity=0.01, n_hidden=4, n_inputs=3, n_classes=2), seed=0)
+    reference = build_model(model_config(0.01, n_hidden=4, n_inputs=3, n_classes=2), seed=0)
+    other = build_model(model_config(0.01, n_hidden=4, n_inputs=3, n_classes=2), seed=0)
     assert device_check.weight_agreement(reference, other, 1e-4) == (0.0, 0.0)
     total = sum(v.numel() for v in reference.state_dict().values() if v.is_floating_point())
     with torch.no_grad():

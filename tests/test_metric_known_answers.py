@@ -31,11 +31,12 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
+from defaults import bottleneck_settings, correlation_settings, model_config
 
 from extreme_sparsity import task
 from extreme_sparsity.dataset import PairedDigits
 from extreme_sparsity.metrics import bottleneck, correlation, weight_mask
-from extreme_sparsity.model import GlobalModel, ModelConfig
+from extreme_sparsity.model import GlobalModel
 from extreme_sparsity.specialization import specialization_of_subnetworks
 
 N_HIDDEN, EPS = 24, 1e-3
@@ -63,7 +64,7 @@ def patterns() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def coupled_network(code, coupling: float, bottleneck_size: int = 0) -> GlobalModel:
-    config = ModelConfig(sparsity=1.0, n_hidden=N_HIDDEN, n_inputs=10, n_steps=2, bottleneck=bottleneck_size, sparse_input="direct")
+    config = model_config(1.0, n_hidden=N_HIDDEN, n_inputs=10, n_steps=2, bottleneck=bottleneck_size, cell="rnn", sparse_input="direct")
     model = GlobalModel(config, torch.Generator().manual_seed(0))
     P, Q = patterns()
     coupling_matrix = coupling * sum(torch.outer(Q[:, code(d)], P[:, d]) for d in range(10))
@@ -96,7 +97,7 @@ def data():
 def test_correlation_of_a_coupled_network_equals_the_hand_derived_value(name, data):
     code, c = NETWORKS[name]
     _, test = data
-    values, _ = correlation.correlation_metric(coupled_network(code, c), test, correlation.CorrelationSettings(), seed=0)
+    values, _ = correlation.correlation_metric(coupled_network(code, c), test, correlation_settings(max_samples=None), seed=0)
     digits = test.digits.numpy()
     expected = np.zeros((2, 2))
     for n in range(2):
@@ -131,7 +132,7 @@ def test_bottleneck_of_a_coupled_network_reaches_the_hand_derived_accuracy(name,
     code, c = NETWORKS[name]
     train, test = data
     model = coupled_network(code, c, bottleneck_size=20)
-    settings = bottleneck.BottleneckSettings(epochs=30)
+    settings = bottleneck_settings(epochs=30, trials=1)
     (values,) = bottleneck.bottleneck_metric(model, train, test, settings, seed=0)
     digits = test.digits.numpy()
     for n in range(2):

@@ -5,11 +5,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from defaults import bottleneck_settings, correlation_settings, mask_settings, model_config, training_config
 
 from extreme_sparsity import task, training
 from extreme_sparsity.dataset import PairedDigits, load_splits
 from extreme_sparsity.metrics import bottleneck, correlation, metric_rows, weight_mask
-from extreme_sparsity.model import GlobalModel, ModelConfig, build_model
+from extreme_sparsity.model import GlobalModel, build_model
 from extreme_sparsity.specialization import specialization, specialization_of_subnetworks
 
 N_HIDDEN, N_INPUTS = 24, 16
@@ -33,7 +34,7 @@ def swapped(data: PairedDigits) -> PairedDigits:
 
 def specialized_model(bottleneck_size: int = 0) -> GlobalModel:
     """Two sub-networks with no connection between them, each reading out its own digit exactly."""
-    config = ModelConfig(sparsity=1 / N_HIDDEN**2, n_hidden=N_HIDDEN, n_inputs=N_INPUTS, bottleneck=bottleneck_size)
+    config = model_config(1 / N_HIDDEN**2, n_hidden=N_HIDDEN, n_inputs=N_INPUTS, bottleneck=bottleneck_size)
     model = GlobalModel(config, torch.Generator().manual_seed(5))
     generator = torch.Generator().manual_seed(6)
     with torch.no_grad():
@@ -110,7 +111,7 @@ def test_pair_correlation_matches_the_slow_definition():
 def test_correlation_of_specialized_network(data):
     _, test = data
     model = specialized_model()
-    values, cka_distance = correlation.correlation_metric(model, test, correlation.CorrelationSettings(), seed=0)
+    values, cka_distance = correlation.correlation_metric(model, test, correlation_settings(max_samples=None), seed=0)
     states = correlation.final_hidden_states(model, test).numpy()
     for n in range(2):
         assert values[n, n] == pytest.approx(1.0)  # same own digit -> the very same state
@@ -119,7 +120,7 @@ def test_correlation_of_specialized_network(data):
         assert values[n, 1 - n] < 0.4
         assert cka_distance[n, n] == pytest.approx(0.0, abs=1e-9) and cka_distance[n, 1 - n] > 0.5
     assert min(specialization_of_subnetworks(values)) > 0.5
-    swapped_values, _ = correlation.correlation_metric(model, swapped(test), correlation.CorrelationSettings(), seed=0)
+    swapped_values, _ = correlation.correlation_metric(model, swapped(test), correlation_settings(max_samples=None), seed=0)
     assert swapped_values[0, 1] == pytest.approx(1.0) and swapped_values[1, 0] == pytest.approx(1.0)
     assert max(specialization_of_subnetworks(swapped_values)) < -0.5
 
@@ -127,7 +128,7 @@ def test_correlation_of_specialized_network(data):
 def test_correlation_on_a_subset_is_reproducible(data):
     _, test = data
     model = specialized_model()
-    settings = correlation.CorrelationSettings(max_samples=300)
+    settings = correlation_settings(max_samples=300)
     first = correlation.correlation_metric(model, test, settings, seed=4)
     assert np.array_equal(first[0], correlation.correlation_metric(model, test, settings, seed=4)[0])
     assert not np.array_equal(first[1], correlation.correlation_metric(model, test, settings, seed=5)[1])
@@ -142,7 +143,7 @@ def test_constant_state_has_zero_correlation():
 def test_bottleneck_of_specialized_network(data):
     train, test = data
     model = specialized_model(bottleneck_size=10)
-    settings = bottleneck.BottleneckSettings(epochs=20)
+    settings = bottleneck_settings(epochs=20, trials=1)
     (values,) = bottleneck.bottleneck_metric(model, train, test, settings, seed=0)
     for n in range(2):
         assert values[n, n] > 0.95  # own digit from 10 bottleneck units
@@ -154,7 +155,7 @@ def test_bottleneck_of_specialized_network(data):
 def test_bottleneck_trials_are_independent_retrainings_of_one_model(data):
     train, test = data
     model = specialized_model(bottleneck_size=10)
-    settings = bottleneck.BottleneckSettings(epochs=1, trials=3)
+    settings = bottleneck_settings(epochs=1, trials=3)
     trials = bottleneck.bottleneck_metric(model, train, test, settings, seed=0)
     assert len(trials) == 3 and not np.array_equal(trials[0], trials[1])
     again = bottleneck.bottleneck_metric(model, train, test, settings, seed=0)
@@ -166,10 +167,10 @@ def test_bottleneck_trials_are_independent_retrainings_of_one_model(data):
 
 def test_bottleneck_metric_needs_the_bottleneck_architecture(data):
     with pytest.raises(ValueError, match="bottleneck architecture"):
-        bottleneck.bottleneck_metric(specialized_model(), *data, bottleneck.BottleneckSettings(), seed=0)
+        bottleneck.bottleneck_metric(specialized_model(), *data, bottleneck_settings(), seed=0)
 
 
-MASKS = weight_mask.WeightMaskSettings(q=0.02, epochs=3)
+MASKS = mask_settings(0.02, epochs=3)
 
 
 def test_weight_mask_keeps_own_subnetwork_weights(data):
@@ -182,7 +183,7 @@ def test_weight_mask_keeps_own_subnetwork_weights(data):
 
 
 def test_mask_layout_excludes_input_weights_and_assigns_sparse_connections():
-    model = GlobalModel(ModelConfig(sparsity=0.05, n_hidden=10, n_inputs=4), torch.Generator().manual_seed(0))
+    model = GlobalModel(model_config(0.05, n_hidden=10, n_inputs=4), torch.Generator().manual_seed(0))
     k = model.config.n_active
     per_subnetwork = 10 * 10 + 10 + 10 * 10 + 10  # W_hh, b_hh, W_hr, b_hr
     target = weight_mask.mask_layout(model, "target")
@@ -207,11 +208,11 @@ def test_top_mask_keeps_q_and_passes_gradients_straight_through():
 
 def test_supermask_control_is_clearly_below_the_trained_network(real_mnist_root, paired_dataset_file):
     train, validation, test = load_splits(paired_dataset_file, 0.1307, 0.3081, "train", "validation", "test")
-    model_config = ModelConfig(sparsity=0.01)
-    config = training.TrainingConfig(seed=0, epochs=1, deep_r_lr=0.03)
-    trained = training.train(model_config, config, train, validation, test, log=lambda _: None).model
-    untrained = build_model(model_config, seed=0)
-    settings = weight_mask.WeightMaskSettings(momentum=0.9, weight_decay=5e-4)
+    network = model_config(0.01)
+    config = training_config(0.01, seed=0, epochs=1, deep_r_lr=0.03, stopping="fixed")
+    trained = training.train(network, config, train, validation, test, log=lambda _: None).model
+    untrained = build_model(network, seed=0)
+    settings = mask_settings(0.05)
     _, trained_accuracy = weight_mask.weight_mask_metric(trained, train, test, settings, seed=0)
     _, control_accuracy = weight_mask.weight_mask_metric(untrained, train, test, settings, seed=0)
     assert trained_accuracy.min() > control_accuracy.max() + 0.15
@@ -244,7 +245,7 @@ def readout_problem(n_train=100, n_test=60, size=3, seed=0):
 def test_readouts_report_the_mean_test_cross_entropy_of_each_readout():
     """With lr = 0 the readouts keep their initial draws, so accuracy and loss follow by hand."""
     train_states, train_digits, test_states, test_digits = readout_problem()
-    settings = bottleneck.BottleneckSettings(epochs=1, lr=0.0, batch_size=50)
+    settings = bottleneck_settings(epochs=1, lr=0.0, batch_size=50, init_bound=0.1)
     (readouts,) = bottleneck.retrain_readouts_together(
         [(train_states, test_states, torch.Generator().manual_seed(4))], train_digits, test_digits, settings)
     generator = torch.Generator().manual_seed(4)
@@ -258,7 +259,7 @@ def test_readouts_report_the_mean_test_cross_entropy_of_each_readout():
             assert readouts.accuracy[n, k] == pytest.approx((logits.argmax(1) == test_digits[:, k]).float().mean().item())
     zero = bottleneck.retrain_readouts_together(  # zero readouts: every class equally likely, loss ln 10
         [(train_states, test_states, torch.Generator())], train_digits, test_digits,
-        bottleneck.BottleneckSettings(epochs=1, lr=0.0, init_bound=0.0))[0]
+        bottleneck_settings(epochs=1, lr=0.0, init_bound=0.0))[0]
     np.testing.assert_allclose(zero.loss, np.full((2, 2), np.log(10)), rtol=1e-6)
 
 
@@ -275,7 +276,7 @@ def test_readout_lr_decays_by_gamma_each_epoch_and_none_keeps_todays_constant_lr
 
     def retrain(lr_decay):
         seen.clear()
-        settings = bottleneck.BottleneckSettings(epochs=4, lr=0.5, batch_size=50, lr_decay=lr_decay)
+        settings = bottleneck_settings(epochs=4, lr=0.5, batch_size=50, lr_decay=lr_decay)
         train_states, train_digits, test_states, test_digits = problem
         (readouts,) = bottleneck.retrain_readouts_together(
             [(train_states, test_states, torch.Generator().manual_seed(1))], train_digits, test_digits, settings)
@@ -283,7 +284,7 @@ def test_readout_lr_decays_by_gamma_each_epoch_and_none_keeps_todays_constant_lr
 
     decayed, lrs = retrain(0.5)
     assert lrs == [0.5, 0.5, 0.25, 0.25, 0.125, 0.125, 0.0625, 0.0625]  # 2 batches per epoch, epoch k: lr * 0.5**k
-    assert [bottleneck.BottleneckSettings(lr=0.5, lr_decay=0.9).epoch_lr(k) for k in (0, 3)] == [0.5, 0.5 * 0.9**3]
+    assert [bottleneck_settings(lr=0.5, lr_decay=0.9).epoch_lr(k) for k in (0, 3)] == [0.5, 0.5 * 0.9**3]
     constant, lrs = retrain(None)
     assert lrs == [0.5] * 8
     unit, _ = retrain(1.0)
@@ -308,9 +309,9 @@ def test_the_bottleneck_job_writes_both_metrics_from_the_same_readouts(tmp_path)
         splits[split] = {"images": rng.integers(0, 255, (size, 2, 28, 28)).astype(np.uint8), "digits": digits,
                          "source_indices": rng.integers(0, 100, (size, 2)), "target": task.global_target(digits[:, 0], digits[:, 1])}
     dataset.write(tmp_path / "data.h5", splits, {}, task=task.PARITY)
-    model = build_model(ModelConfig(sparsity=0.05, n_hidden=12, bottleneck=5), 3)
+    model = build_model(model_config(0.05, n_hidden=12, bottleneck=5), 3)
     save_model(tmp_path / "model.pt", model, {})
-    section = {"epochs": 2, "lr": 0.5, "rho": 0.9, "batch_size": 64, "trials": 2, "lr_decay": 0.9}
+    section = {"epochs": 2, "lr": 0.5, "rho": 0.9, "batch_size": 64, "init_bound": 0.1, "trials": 2, "lr_decay": 0.9}
     fake = SimpleNamespace(
         input=SimpleNamespace(model=str(tmp_path / "model.pt"), dataset=str(tmp_path / "data.h5")),
         output=[str(tmp_path / "out.csv")], log=[str(tmp_path / "job.log")], threads=1,

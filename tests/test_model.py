@@ -3,15 +3,16 @@ reference of equation (3), and known answers."""
 
 import pytest
 import torch
+from defaults import model_config
 
-from extreme_sparsity.model import GlobalModel, ModelConfig, decide, reference_readouts
+from extreme_sparsity.model import GlobalModel, decide, reference_readouts
 
 
 @pytest.mark.parametrize("bottleneck", [0, 5])
 @pytest.mark.parametrize("sparse_input", ["direct", "through_recurrent"])
 @pytest.mark.parametrize("sparsity", [1e-3, 0.3, 1.0])
 def test_forward_matches_equation_3(bottleneck, sparse_input, sparsity):
-    config = ModelConfig(sparsity=sparsity, n_hidden=12, n_inputs=9, n_steps=4, bottleneck=bottleneck, sparse_input=sparse_input, init_bound=0.5)
+    config = model_config(sparsity, n_hidden=12, n_inputs=9, n_steps=4, bottleneck=bottleneck, sparse_input=sparse_input, init_bound=0.5)
     model = GlobalModel(config, torch.Generator().manual_seed(1))
     inputs = torch.randn(6, 2, 9, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
@@ -19,7 +20,7 @@ def test_forward_matches_equation_3(bottleneck, sparse_input, sparsity):
 
 
 def test_sparse_connections_carry_information_between_sub_networks():
-    config = ModelConfig(sparsity=1.0, n_hidden=8, n_inputs=5, n_steps=3, init_bound=0.5)
+    config = model_config(1.0, n_hidden=8, n_inputs=5, n_steps=3, init_bound=0.5)
     model = GlobalModel(config, torch.Generator().manual_seed(0))
     x = torch.randn(1, 2, 5)
     changed = x.clone()
@@ -32,7 +33,7 @@ def test_sparse_connections_carry_information_between_sub_networks():
 
 
 def test_one_step_has_no_recurrence():
-    config = ModelConfig(sparsity=1.0, n_hidden=4, n_inputs=3, n_steps=1)
+    config = model_config(1.0, n_hidden=4, n_inputs=3, n_steps=1)
     model = GlobalModel(config, torch.Generator().manual_seed(0))
     x = torch.randn(2, 2, 3)
     with torch.no_grad():
@@ -41,7 +42,7 @@ def test_one_step_has_no_recurrence():
 
 
 def test_weights_start_uniform_in_plus_minus_bound():
-    model = GlobalModel(ModelConfig(sparsity=0.5), torch.Generator().manual_seed(0))
+    model = GlobalModel(model_config(0.5, init_bound=0.1), torch.Generator().manual_seed(0))
     for name, value in model.named_parameters():
         if name != "sparse.phi":
             assert value.abs().max() <= 0.1 and value.std() > 0.05, name
@@ -62,6 +63,6 @@ def test_max_decision_picks_the_sub_network_with_the_largest_readout():
 
 def test_invalid_variants_are_rejected():
     with pytest.raises(ValueError, match="decision"):
-        ModelConfig(sparsity=0.1, decision="mean")
+        model_config(0.1, decision="mean")
     with pytest.raises(ValueError, match="sparse_input"):
-        ModelConfig(sparsity=0.1, sparse_input="sideways")
+        model_config(0.1, sparse_input="sideways")

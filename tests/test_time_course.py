@@ -4,22 +4,23 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from defaults import bottleneck_settings, correlation_settings, model_config
 
 from extreme_sparsity import aggregate
 from extreme_sparsity.metrics import bottleneck, correlation, metric_rows
-from extreme_sparsity.model import ModelConfig, build_model
+from extreme_sparsity.model import build_model
 
 
 def model(cell="rnn", bottleneck_size=0, sparsity=0.05):
-    config = ModelConfig(sparsity=sparsity, n_hidden=20, n_steps=4, bottleneck=bottleneck_size, cell=cell,
-                         sparse_input="through_recurrent")
+    config = model_config(sparsity, n_hidden=20, n_steps=4, bottleneck=bottleneck_size, cell=cell,
+                          sparse_input="through_recurrent")
     return build_model(config, seed=3)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_correlation_at_the_last_step_is_the_correlation_metric(small_splits, cell):
     _, _, test = small_splits
-    settings = correlation.CorrelationSettings(max_samples=400)
+    settings = correlation_settings(max_samples=400)
     network = model(cell)
     steps = correlation.correlation_time_course(network, test, settings, seed=7)
     assert len(steps) == 4
@@ -32,7 +33,7 @@ def test_correlation_at_the_last_step_is_the_correlation_metric(small_splits, ce
 def test_the_first_step_does_not_see_the_other_subnetwork(small_splits):
     """h_1 = f(W_ih x + b) from h_0 = 0: the sparse connections first act at t = 2."""
     _, _, test = small_splits
-    settings = correlation.CorrelationSettings(max_samples=400)
+    settings = correlation_settings(max_samples=400)
     coupled = model(sparsity=1.0)
     uncoupled = model(sparsity=1.0)
     with torch.no_grad():
@@ -45,7 +46,7 @@ def test_the_first_step_does_not_see_the_other_subnetwork(small_splits):
 
 def test_bottleneck_at_the_last_step_is_the_bottleneck_metric(small_splits):
     train, _, test = small_splits
-    settings = bottleneck.BottleneckSettings(epochs=1, trials=2)
+    settings = bottleneck_settings(epochs=1, trials=2)
     network = model(bottleneck_size=5)
     steps = bottleneck.bottleneck_time_course(network, train, test, settings, seed=5)
     assert len(steps) == 4 and all(len(trials) == 2 for trials in steps)

@@ -7,16 +7,19 @@ import pytest
 import torch
 import yaml
 from conftest import REPO
+from defaults import model_config, training_config
 
 from extreme_sparsity import training
 from extreme_sparsity.dataset import PairedDigits
 from extreme_sparsity.errors import TrainingDiverged
-from extreme_sparsity.model import ModelConfig
 from extreme_sparsity.plumbing import settings
 from extreme_sparsity.plumbing.checkpoint import load_model, save_model
 
-MODEL = ModelConfig(sparsity=0.05, n_hidden=32)
-CONFIG = training.TrainingConfig(seed=3, epochs=3, batch_size=128, deep_r_lr=0.05, noise_std=1e-3)
+MODEL = model_config(0.05, n_hidden=32)
+# exactly 3 epochs, the last kept
+CONFIG = training_config(
+    0.05, seed=3, epochs=3, batch_size=128, deep_r_lr=0.05, noise_std=1e-3, stopping="fixed", checkpoint_selection="last",
+)
 # stops on validation: at least 2 epochs, target out of reach, so patience or max_epochs decides
 UNTIL_PLATEAU = replace(
     CONFIG, epochs=2, stopping="validation_target", target_accuracy=0.99, max_epochs=6, patience=2,
@@ -155,7 +158,7 @@ def test_best_validation_keeps_the_epoch_with_the_highest_validation_accuracy(sm
 
 
 def config_for(rule, **changes):
-    return replace(training.TrainingConfig(seed=0, epochs=3, stopping=rule, target_accuracy=0.9, max_epochs=8, patience=3), **changes)
+    return replace(training_config(0.05, seed=0, epochs=3, stopping=rule, target_accuracy=0.9, max_epochs=8, patience=3), **changes)
 
 
 @pytest.mark.parametrize(
@@ -252,8 +255,8 @@ def test_lr_decay_outside_zero_one_is_refused(gamma):
 def authors_rule(**changes):
     """Stop once validation accuracy >= 0.9, not before epoch 3, no patience; keep the lowest loss."""
     return replace(
-        training.TrainingConfig(
-            seed=0, epochs=3, stopping="validation_target", target_accuracy=0.9, max_epochs=8, patience=None,
+        training_config(
+            0.05, seed=0, epochs=3, stopping="validation_target", target_accuracy=0.9, max_epochs=8, patience=None,
             checkpoint_selection="lowest_validation_loss",
         ),
         **changes,

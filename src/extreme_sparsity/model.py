@@ -27,23 +27,24 @@ DECISIONS = ("max", "max_abs")
 SPARSE_INPUTS = ("direct", "through_recurrent")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelConfig:
-    """Shape and variant of a global model; ``bottleneck=0`` is the plain architecture."""
+    """Shape and variant of a global model; ``bottleneck=0`` is the plain architecture. Built from
+    the config (plumbing/settings.py): only MNIST's sizes, which are no setting, have defaults."""
 
     sparsity: float
-    n_hidden: int = 100
+    n_hidden: int
     n_inputs: int = 784
     n_classes: int = 10
-    n_steps: int = 5
-    bottleneck: int = 0
-    init_bound: float = 0.1
-    decision: str = "max"
-    sparse_input: str = "direct"
-    cell: str = "rnn"
-    leak_rate: float = 0.5  # alpha of the leaky cell
-    sparse_init: str = "uniform"  # W_sparse's initial magnitudes: |U(-init_bound, init_bound)| | half_normal
-    sparse_init_std: float = 0.1  # sigma of half_normal: magnitudes |N(0, sigma^2)|
+    n_steps: int
+    bottleneck: int
+    init_bound: float
+    decision: str
+    sparse_input: str
+    cell: str
+    leak_rate: float  # alpha of the leaky cell
+    sparse_init: str  # W_sparse's initial magnitudes: |U(-init_bound, init_bound)| | half_normal
+    sparse_init_std: float  # sigma of half_normal: magnitudes |N(0, sigma^2)|
 
     def __post_init__(self):
         if self.decision not in DECISIONS:

@@ -45,23 +45,23 @@ class TrainingConfig:
 
     seed: int
     epochs: int
-    batch_size: int = 256
-    optimizer: str = "adadelta"
-    lr: float = 0.5
-    rho: float = 0.9
-    betas: tuple[float, float] = (0.9, 0.999)
-    lr_decay: float | None = None
-    deep_r_lr: float = 0.1
-    deep_r_betas: tuple[float, float] = (0.9, 0.95)
-    deep_r_lr_decay: float | None = None
-    noise_std: float = 1e-5
-    l1: float = 1e-4
-    reactivation_value: float = 1e-10
-    stopping: str = "fixed"
-    target_accuracy: float = 0.9
-    max_epochs: int = 100
-    patience: int | None = 10
-    checkpoint_selection: str = "last"
+    batch_size: int
+    optimizer: str
+    lr: float
+    rho: float
+    betas: tuple[float, float]
+    lr_decay: float | None
+    deep_r_lr: float
+    deep_r_betas: tuple[float, float]
+    deep_r_lr_decay: float | None
+    noise_std: float
+    l1: float
+    reactivation_value: float
+    stopping: str
+    target_accuracy: float
+    max_epochs: int
+    patience: int | None
+    checkpoint_selection: str
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:

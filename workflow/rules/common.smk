@@ -83,6 +83,18 @@ def _sorted_keys(value):
     return value
 
 
+def bottleneck_settings():
+    """The bottleneck metric's settings: its section and the models' init_bound."""
+    return _sorted_keys(settings.bottleneck_settings(config))
+
+
+def metric_settings(wildcards):
+    """Input function: the settings of the job's metric (wildcard ``metric``)."""
+    if wildcards.metric == "bottleneck":
+        return bottleneck_settings()
+    return config_section(f"{wildcards.metric}_metric")
+
+
 def trained_model_of(architecture):
     """Input function: the checkpoint of ``architecture`` at the job's p and seed."""
     return lambda wildcards: trained_model(architecture, wildcards.p, wildcards.seed)

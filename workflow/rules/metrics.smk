@@ -24,7 +24,7 @@ rule bottleneck_metric:
         mem_mb=per_attempt(2000),
         runtime=per_attempt(3),
     params:
-        settings=config_section("bottleneck_metric"),
+        settings=bottleneck_settings(),
         data=config_section("data"),
     script:
         "../scripts/bottleneck_metric.py"

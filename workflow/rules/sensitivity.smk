@@ -23,7 +23,7 @@ rule bottleneck_budgets:
         mem_mb=per_attempt(2000),
         runtime=per_attempt(3),
     params:
-        settings=config_section("bottleneck_metric"),
+        settings=bottleneck_settings(),
         budgets=config_section("sensitivity", "bottleneck_epochs"),
         data=config_section("data"),
     script:

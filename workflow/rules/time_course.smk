@@ -29,7 +29,7 @@ rule time_course_metric:
         mem_mb=per_attempt(2000),
         runtime=per_attempt(5),
     params:
-        settings=lambda wildcards: config_section(f"{wildcards.metric}_metric"),
+        settings=metric_settings,
         data=config_section("data"),
     script:
         "../scripts/time_course_metric.py"

@@ -32,13 +32,16 @@ LOSS_METRIC = "bottleneck_loss"
 
 @dataclass(frozen=True)
 class BottleneckSettings:
-    epochs: int = 5
-    lr: float = 0.5
-    rho: float = 0.9
-    batch_size: int = 256
-    init_bound: float = 0.1
-    trials: int = 1  # repetitions with fresh readouts and batch orders (seeds from seeding.trial_seed)
-    lr_decay: float | None = None  # gamma: epoch k retrains at lr * gamma**k (StepLR, step 1); None: constant lr
+    """Config section ``bottleneck_metric`` and the readouts' initial bound, ``model.init_bound``
+    (plumbing/settings.py's ``bottleneck_settings``)."""
+
+    epochs: int
+    lr: float
+    rho: float
+    batch_size: int
+    init_bound: float
+    trials: int  # repetitions with fresh readouts and batch orders (seeds from seeding.trial_seed)
+    lr_decay: float | None  # gamma: epoch k retrains at lr * gamma**k (StepLR, step 1); None: constant lr
 
     def epoch_lr(self, epoch: int) -> float:
         """The readouts' learning rate in epoch ``epoch`` (0-based)."""

@@ -23,7 +23,7 @@ from ..model import GlobalModel
 
 @dataclass(frozen=True)
 class CorrelationSettings:
-    max_samples: int | None = None  # None: the whole test set; else a random subset of this size
+    max_samples: int | None  # None: the whole test set; else a random subset of this size
 
 
 @torch.no_grad()

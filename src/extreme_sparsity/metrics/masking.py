@@ -35,15 +35,15 @@ SPARSE_OWNERS = ("target", "source", "unmasked")
 
 @dataclass(frozen=True)
 class WeightMaskSettings:
-    q: float = 0.05
-    q_train: float | None = None  # None: train at q too (the paper); the authors' code trained at 0.1
-    epochs: int = 1
-    lr: float = 0.1
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    batch_size: int = 256
-    score_init: str = "kaiming_uniform"
-    sparse_owner: str = "target"
+    q: float
+    q_train: float | None  # None: train at q too (the paper); the authors' code trained at 0.1
+    epochs: int
+    lr: float
+    momentum: float
+    weight_decay: float
+    batch_size: int
+    score_init: str
+    sparse_owner: str
 
     def __post_init__(self):
         if self.score_init not in SCORE_INITS:

@@ -10,6 +10,10 @@ import torch
 from ..errors import UnsafeCheckpoint
 from .atomic import atomic_path
 
+# ModelConfig fields added after the first checkpoints were written, with the values every model
+# had before them: an older checkpoint lacks them and still loads as the model it holds.
+FIELDS_OF_OLDER_CHECKPOINTS = {"cell": "rnn", "leak_rate": 0.5, "sparse_init": "uniform", "sparse_init_std": 0.1}
+
 
 def save_atomic(obj: dict, path: str | Path) -> None:
     """``torch.save`` to a temporary name, then rename."""
@@ -51,7 +55,8 @@ def load_model(path: str | Path):
     from ..model import GlobalModel, ModelConfig
 
     saved = load_trusted(path)
-    model = GlobalModel(ModelConfig(**saved["model_config"]), torch.Generator().manual_seed(0))
+    config = ModelConfig(**{**FIELDS_OF_OLDER_CHECKPOINTS, **saved["model_config"]})
+    model = GlobalModel(config, torch.Generator().manual_seed(0))
     model.load_state_dict(saved["model_state"])
     model.eval()
     return model, saved

@@ -38,9 +38,7 @@ def model_config(config: dict, architecture: str, sparsity: float) -> ModelConfi
         raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
     from ..model import ModelConfig
 
-    model = config["model"]
-    # a caller that builds only the model section (the cell tests) gets the uniform init
-    deep_r = config.get("deep_r", {})
+    model, deep_r = config["model"], config["deep_r"]
     return ModelConfig(
         sparsity=float(sparsity),
         n_hidden=model["n_hidden"],
@@ -49,10 +47,10 @@ def model_config(config: dict, architecture: str, sparsity: float) -> ModelConfi
         init_bound=model["init_bound"],
         decision=model["decision"],
         sparse_input=model["sparse_input"],
-        cell=model.get("cell", "rnn"),
-        leak_rate=model.get("leak_rate", 0.5),
-        sparse_init=deep_r.get("init_magnitude", "uniform"),
-        sparse_init_std=deep_r.get("init_std", 0.1),
+        cell=model["cell"],
+        leak_rate=model["leak_rate"],
+        sparse_init=deep_r["init_magnitude"],
+        sparse_init_std=deep_r["init_std"],
     )
 
 
@@ -85,3 +83,9 @@ def training_config(config: dict, architecture: str, sparsity: float, seed: int)
         checkpoint_selection=training["checkpoint_selection"],
     )
 
+
+def bottleneck_settings(config: dict) -> dict:
+    """The fields of the bottleneck metric's BottleneckSettings as plain values (a rule's params):
+    section ``bottleneck_metric``, and ``model.init_bound`` for the fresh readouts, which start as
+    every weight does."""
+    return {**config["bottleneck_metric"], "init_bound": config["model"]["init_bound"]}

@@ -325,14 +325,14 @@ def main(argv: list[str] | None = None) -> None:
         sweep_job = scaled_seconds(lambda *s: weight_mask.train_masks_together(sweep_requests, *s), 8, train, test)
         say(f"mask-sweep job ({2 * len(sweep_requests)} masks together, from 1/8 of the data): {sweep_job:.1f} s")
 
-        bottleneck_section = config["bottleneck_metric"]
+        bottleneck_settings = bottleneck.BottleneckSettings(**settings.bottleneck_settings(config))
         model_b = build_model(settings.model_config(config, "bottleneck", 0.01), seed=0)
         bottleneck_job = scaled_seconds(
-            lambda *s: bottleneck.bottleneck_metric(model_b, *s, bottleneck.BottleneckSettings(**bottleneck_section), 0),
-            8, train, test,
+            lambda *s: bottleneck.bottleneck_metric(model_b, *s, bottleneck_settings, 0), 8, train, test,
         )
-        say(f"bottleneck-metric job ({bottleneck_section['trials']} trial(s) x 4 readouts together, from 1/8 of the data): {bottleneck_job:.1f} s")
-        _, correlation_job = timed(correlation.correlation_metric, model, test, correlation.CorrelationSettings(), 0)
+        say(f"bottleneck-metric job ({bottleneck_settings.trials} trial(s) x 4 readouts together, from 1/8 of the data): {bottleneck_job:.1f} s")
+        correlation_settings = correlation.CorrelationSettings(**config["correlation_metric"])
+        _, correlation_job = timed(correlation.correlation_metric, model, test, correlation_settings, 0)
         say(f"correlation-metric job (all {len(test)} test pairs, all pairs, and CKA): {correlation_job:.2f} s")
 
         checkpoint_path = Path(scratch) / "model.pt"
