@@ -142,7 +142,7 @@ def test_shipped_cells_are_the_shipped_configs(cell, file):
 def test_shipped_attribution_is_consistent():
     config, configs = shipped_cells()
     shared = variants.shared_models(config, configs)
-    assert set(shared) == {"best_5", "authors", "table1", "defaults_q_005", "authors_where_silent_best_5", "defaults_q_train_01"}
+    assert set(shared) == {"best_5", "authors", "table1", "defaults_q_005", "defaults_best_5", "defaults_q_train_01"}
     section = variants.attribution_settings(config, configs)
     assert section["reference"] == "defaults" and section["paper"] == "table1"
     for factor in section["factors"]:
