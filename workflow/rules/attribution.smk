@@ -14,10 +14,12 @@ rule attribution_tables:
     """
     input:
         metrics=[
-            variant_result(cell, "aggregate/metrics.csv") for cell in VARIANT_CONFIGS
+            variant_result(cell, rules.aggregate_metrics.output.table)
+            for cell in VARIANT_CONFIGS
         ],
         training=[
-            variant_result(cell, "aggregate/training.csv") for cell in VARIANT_CONFIGS
+            variant_result(cell, rules.summarize_training.output.kept)
+            for cell in VARIANT_CONFIGS
         ],
         code=code_of("attribution_tables.py"),
     output:

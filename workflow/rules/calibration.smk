@@ -9,7 +9,7 @@ rule mask_sweep:
         dataset=rules.prepare_dataset.output[0],
         code=code_of("mask_sweep.py"),
     output:
-        "results/mask_sweep/{score_init}/p={p}/seed={seed}.csv",
+        MASK_SWEEP_TABLE,
     log:
         "results/logs/mask_sweep/{score_init}/p={p}/seed={seed}.log",
     benchmark:

@@ -1,9 +1,10 @@
-# Config validation, wildcard constraints and the input functions the rules share.
+# Config validation, wildcard constraints, the result paths and the input functions the rules share.
 
 import os
 import sys
 from pathlib import Path
 
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -28,11 +29,32 @@ except WorkflowError:
     ) from None
 
 
+def allowed_by_schema(*keys):
+    """The values the schema allows for config[key1][key2]... (or each item of that list), as a
+    wildcard constraint: the schema is the one place that lists them."""
+    node = yaml.safe_load(SCHEMA.read_text())
+    for key in keys:
+        node = node["properties"][key]
+    return "|".join(node.get("items", node)["enum"])
+
+
 wildcard_constraints:
-    architecture="plain|bottleneck",
+    architecture=allowed_by_schema("architectures"),
     p=r"[0-9][0-9.e+-]*",
     seed=r"\d+",
-    score_init="kaiming_uniform|uniform",
+    score_init=allowed_by_schema("weight_mask_metric", "score_init"),
+
+
+# The result paths that input functions fill in from the config, each written once: the rule that
+# writes one has it as output. A path that only rules read is written in its rule alone and read
+# as rules.<name>.output; workflow/rules/variants.smk moves both under a variant's folder.
+RESULTS = "results/"
+TRAINED_MODEL = "results/models/{architecture}/p={p}/seed={seed}/model.pt"
+TRAINING_HISTORY = "results/models/{architecture}/p={p}/seed={seed}/history.csv"
+METRIC_TABLE = "results/metrics/{metric}/p={p}/seed={seed}.csv"
+MASK_SWEEP_TABLE = "results/mask_sweep/{score_init}/p={p}/seed={seed}.csv"
+BOTTLENECK_BUDGET_TABLE = "results/sensitivity/bottleneck/p={p}/seed={seed}.csv"
+TIME_COURSE_TABLE = "results/metrics/time_course/{metric}/p={p}/seed={seed}.csv"
 
 
 def code_of(script):
@@ -64,7 +86,7 @@ def training_priority(wildcards):
 
 
 def trained_model(architecture, p, seed):
-    return f"results/models/{architecture}/p={p}/seed={seed}/model.pt"
+    return TRAINED_MODEL.format(architecture=architecture, p=p, seed=seed)
 
 
 def config_section(*keys):
@@ -100,53 +122,51 @@ def trained_model_of(architecture):
     return lambda wildcards: trained_model(architecture, wildcards.p, wildcards.seed)
 
 
-def metric_table(metric, p, seed):
-    return f"results/metrics/{metric}/p={p}/seed={seed}.csv"
-
-
 def all_metric_tables():
-    return [
-        metric_table(metric, p, seed)
-        for metric in config["metrics"]
-        for p in settings.sparsities(config)
-        for seed in settings.seeds(config)
-    ]
+    return expand(
+        METRIC_TABLE,
+        metric=config["metrics"],
+        p=settings.sparsities(config),
+        seed=settings.seeds(config),
+    )
 
 
 def all_histories():
-    return [str(Path(path).with_name("history.csv")) for path in all_trained_models()]
+    return of_every_model(TRAINING_HISTORY)
 
 
 def all_trained_models():
-    return [
-        trained_model(architecture, p, seed)
-        for architecture in config["architectures"]
-        for p in settings.sparsities(config)
-        for seed in settings.seeds(config)
-    ]
+    return of_every_model(TRAINED_MODEL)
+
+
+def of_every_model(pattern):
+    """``pattern`` at every architecture, p and seed of the study."""
+    return expand(
+        pattern,
+        architecture=config["architectures"],
+        p=settings.sparsities(config),
+        seed=settings.seeds(config),
+    )
 
 
 # Section 3.2's choice of q: the weight mask at every q of the grid on the sparsest models.
 MASK_CALIBRATION_KEYS = ("q", "q_grid", "min_own_share")
 
 
-def mask_sweep_table(score_init, p, seed):
-    return f"results/mask_sweep/{score_init}/p={p}/seed={seed}.csv"
-
-
 def calibration_sweeps():
     """The sweeps that calibrate q: the study's score initialisation, sparsest p, every seed."""
-    score_init = config["weight_mask_metric"]["score_init"]
-    sparsest = settings.sparsities(config)[0]
-    return [
-        mask_sweep_table(score_init, sparsest, seed) for seed in settings.seeds(config)
-    ]
+    return expand(
+        MASK_SWEEP_TABLE,
+        score_init=config["weight_mask_metric"]["score_init"],
+        p=settings.sparsities(config)[0],
+        seed=settings.seeds(config),
+    )
 
 
 def calibrated_q():
     """The calibration table when q is ``auto`` (the weight-mask jobs read q from it), else nothing."""
     return (
-        "results/calibration/mask_q.csv"
+        rules.calibrate_mask_q.output[0]
         if config["weight_mask_metric"]["q"] == "auto"
         else []
     )
@@ -164,26 +184,24 @@ def sensitivity_seeds():
 
 
 def sensitivity_sweeps():
-    return [
-        mask_sweep_table(score_init, p, seed)
-        for score_init in config["sensitivity"]["score_inits"]
-        for p in settings.sparsities(config)
-        for seed in sensitivity_seeds()
-    ]
+    return expand(
+        MASK_SWEEP_TABLE,
+        score_init=config["sensitivity"]["score_inits"],
+        p=settings.sparsities(config),
+        seed=sensitivity_seeds(),
+    )
 
 
 def sensitivity_budget_tables():
-    return [
-        f"results/sensitivity/bottleneck/p={p}/seed={seed}.csv"
-        for p in settings.sparsities(config)
-        for seed in sensitivity_seeds()
-    ]
+    return expand(
+        BOTTLENECK_BUDGET_TABLE, p=settings.sparsities(config), seed=sensitivity_seeds()
+    )
 
 
 # Specialization over time (not part of the default study).
 def time_course_tables():
     return [
-        f"results/metrics/time_course/{metric}/p={p}/seed={seed}.csv"
+        TIME_COURSE_TABLE.format(metric=metric, p=p, seed=seed)
         for metric in config["time_course"]["metrics"]
         if architecture_of(metric) in config["architectures"]
         for p in settings.sparsities(config)
@@ -196,17 +214,23 @@ def time_course_outputs():
     if not config["time_course"]["enabled"]:
         return []
     return [
-        "results/figures/time_course.png",
-        "results/aggregate/time_course_summary.csv",
+        rules.plot_time_course.output.png,
+        rules.aggregate_time_course.output.summary,
     ]
 
 
+def variant_results(variant):
+    """The folder that takes the place of results/ for a variant (workflow/rules/variants.smk)."""
+    return f"{RESULTS}variants/{variant}/"
+
+
 def variant_result(variant, path):
-    return f"results/variants/{variant}/{path}"
+    """The study's ``path`` (under results/) in the variant's results."""
+    return variant_results(variant) + Path(path).relative_to(RESULTS).as_posix()
 
 
 def results_of_variants(path):
-    """Input function: ``path`` (under a variant's results/) of every variant of the comparison."""
+    """Input function: the study's ``path`` in the results of every variant of the comparison."""
     return lambda wildcards: [
         variant_result(variant, path) for variant in COMPARISONS[wildcards.comparison]
     ]

@@ -9,7 +9,7 @@ rule bottleneck_metric:
         dataset=rules.prepare_dataset.output[0],
         code=code_of("bottleneck_metric.py"),
     output:
-        "results/metrics/bottleneck/p={p}/seed={seed}.csv",
+        expand(METRIC_TABLE, metric="bottleneck", allow_missing=True),
     log:
         "results/logs/bottleneck_metric/p={p}/seed={seed}.log",
     benchmark:
@@ -38,7 +38,7 @@ rule weight_mask_metric:
         q=calibrated_q(),
         code=code_of("weight_mask_metric.py"),
     output:
-        "results/metrics/weight_mask/p={p}/seed={seed}.csv",
+        expand(METRIC_TABLE, metric="weight_mask", allow_missing=True),
     log:
         "results/logs/weight_mask_metric/p={p}/seed={seed}.log",
     benchmark:
@@ -67,7 +67,7 @@ rule correlation_metric:
         dataset=rules.prepare_dataset.output[0],
         code=code_of("correlation_metric.py"),
     output:
-        "results/metrics/correlation/p={p}/seed={seed}.csv",
+        expand(METRIC_TABLE, metric="correlation", allow_missing=True),
     log:
         "results/logs/correlation_metric/p={p}/seed={seed}.log",
     benchmark:

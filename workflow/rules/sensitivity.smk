@@ -9,7 +9,7 @@ rule bottleneck_budgets:
         dataset=rules.prepare_dataset.output[0],
         code=code_of("bottleneck_budgets.py"),
     output:
-        "results/sensitivity/bottleneck/p={p}/seed={seed}.csv",
+        BOTTLENECK_BUDGET_TABLE,
     log:
         "results/logs/bottleneck_budgets/p={p}/seed={seed}.log",
     benchmark:

@@ -12,13 +12,13 @@ rule time_course_metric:
         dataset=rules.prepare_dataset.output[0],
         code=code_of("time_course_metric.py"),
     output:
-        "results/metrics/time_course/{metric}/p={p}/seed={seed}.csv",
+        TIME_COURSE_TABLE,
     log:
         "results/logs/time_course_metric/{metric}/p={p}/seed={seed}.log",
     benchmark:
         "results/benchmarks/time_course_metric/{metric}/p={p}/seed={seed}.tsv"
     wildcard_constraints:
-        metric="correlation|bottleneck",
+        metric=allowed_by_schema("time_course", "metrics"),
     priority: priorities.BY_RULE["time_course_metric"]
     group:
         "metrics"

@@ -4,8 +4,8 @@ rule train_model:
         dataset=rules.prepare_dataset.output[0],
         code=code_of("train_model.py"),
     output:
-        model="results/models/{architecture}/p={p}/seed={seed}/model.pt",
-        history="results/models/{architecture}/p={p}/seed={seed}/history.csv",
+        model=TRAINED_MODEL,
+        history=TRAINING_HISTORY,
     log:
         "results/logs/train_model/{architecture}/p={p}/seed={seed}.log",
     benchmark:

@@ -25,7 +25,7 @@ for variant_name, variant_config in VARIANT_CONFIGS.items():
         variant_name,
         snakefile="../study.smk",
         config=variant_config,
-        replace_prefix={"results/": f"results/variants/{variant_name}/"},
+        replace_prefix={RESULTS: variant_results(variant_name)},
     )
     variant_rules = f"{variant_name}_*"
 
@@ -38,32 +38,16 @@ for variant_name, variant_config in VARIANT_CONFIGS.items():
             name:
                 f"{variant_name}_train_model"
             input:
-                model=variant_result(
-                    SHARED_MODELS[variant_name],
-                    "models/{architecture}/p={p}/seed={seed}/model.pt",
-                ),
-                history=variant_result(
-                    SHARED_MODELS[variant_name],
-                    "models/{architecture}/p={p}/seed={seed}/history.csv",
-                ),
+                model=variant_result(SHARED_MODELS[variant_name], TRAINED_MODEL),
+                history=variant_result(SHARED_MODELS[variant_name], TRAINING_HISTORY),
                 code=code_of("copy_models.py"),
             output:
-                model=variant_result(
-                    variant_name, "models/{architecture}/p={p}/seed={seed}/model.pt"
-                ),
-                history=variant_result(
-                    variant_name, "models/{architecture}/p={p}/seed={seed}/history.csv"
-                ),
+                model=variant_result(variant_name, TRAINED_MODEL),
+                history=variant_result(variant_name, TRAINING_HISTORY),
             log:
-                variant_result(
-                    variant_name,
-                    "logs/train_model/{architecture}/p={p}/seed={seed}.log",
-                ),
+                variant_result(variant_name, rules.train_model.log[0]),
             benchmark:
-                variant_result(
-                    variant_name,
-                    "benchmarks/train_model/{architecture}/p={p}/seed={seed}.tsv",
-                )
+                variant_result(variant_name, rules.train_model.benchmark)
             conda:
                 "../../envs/torch.yaml"
             threads: 1
@@ -82,9 +66,9 @@ rule compare_variants:
     """The variants of one comparison in three tables: every model's metrics, every model's
     training, and every variant's claims, each with a ``variant`` column."""
     input:
-        metrics=results_of_variants("aggregate/metrics.csv"),
-        training=results_of_variants("aggregate/training.csv"),
-        claims=results_of_variants("aggregate/claims.csv"),
+        metrics=results_of_variants(rules.aggregate_metrics.output.table),
+        training=results_of_variants(rules.summarize_training.output.kept),
+        claims=results_of_variants(rules.check_claims.output[0]),
         code=code_of("compare_variants.py"),
     output:
         metrics="results/comparisons/{comparison}/metrics.csv",
