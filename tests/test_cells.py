@@ -8,6 +8,7 @@ from defaults import CONFIG, model_config
 
 from extreme_sparsity import cells
 from extreme_sparsity.deep_r import DeepR
+from extreme_sparsity.errors import CheckpointMismatch
 from extreme_sparsity.metrics import weight_mask
 from extreme_sparsity.model import GlobalModel, decide
 from extreme_sparsity.plumbing import settings
@@ -242,18 +243,17 @@ def test_checkpoint_round_trip(cell, tmp_path):
         assert torch.equal(loaded(inputs), model(inputs))
 
 
-def test_checkpoint_from_before_the_cells_loads_as_rnn(tmp_path):
+def test_checkpoint_of_other_code_is_refused_by_name(tmp_path):
+    """A checkpoint whose model settings are not this code's (a field missing or unknown) is refused
+    with the fields named, rather than loaded as some other model."""
     model = make_model("rnn")
     save_model(tmp_path / "model.pt", model, {})
     saved = load_trusted(tmp_path / "model.pt")
-    for key in ("cell", "leak_rate", "sparse_init", "sparse_init_std"):
-        del saved["model_config"][key]
+    del saved["model_config"]["cell"]
+    saved["model_config"]["old_setting"] = 1
     torch.save(saved, tmp_path / "old.pt")
-    loaded, _ = load_model(tmp_path / "old.pt")
-    assert loaded.config.cell == "rnn" and loaded.config.leak_rate == 0.5 and loaded.config.sparse_init == "uniform"
-    inputs = random_inputs(4)
-    with torch.no_grad():
-        assert torch.equal(loaded(inputs), model(inputs))
+    with pytest.raises(CheckpointMismatch, match=r"lack \['cell'\] and have unknown \['old_setting'\]"):
+        load_model(tmp_path / "old.pt")
 
 
 def test_settings_pass_the_cell_from_the_config():

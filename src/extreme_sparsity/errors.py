@@ -17,4 +17,8 @@ class DatasetMismatch(RuntimeError):
     """The paired-digit file was made by other code or with other data settings than asked for."""
 
 
-EXPECTED_ERRORS = (MnistError, TrainingDiverged, UnsafeCheckpoint, DatasetMismatch)
+class CheckpointMismatch(RuntimeError):
+    """A model checkpoint's settings are not those of this code's model (written by other code)."""
+
+
+EXPECTED_ERRORS = (MnistError, TrainingDiverged, UnsafeCheckpoint, DatasetMismatch, CheckpointMismatch)

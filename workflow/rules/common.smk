@@ -29,10 +29,13 @@ except WorkflowError:
     ) from None
 
 
+SCHEMA_TREE = yaml.safe_load(SCHEMA.read_text())
+
+
 def allowed_by_schema(*keys):
     """The values the schema allows for config[key1][key2]... (or each item of that list), as a
     wildcard constraint: the schema is the one place that lists them."""
-    node = yaml.safe_load(SCHEMA.read_text())
+    node = SCHEMA_TREE
     for key in keys:
         node = node["properties"][key]
     return "|".join(node.get("items", node)["enum"])

@@ -7,12 +7,8 @@ from pathlib import Path
 
 import torch
 
-from ..errors import UnsafeCheckpoint
+from ..errors import CheckpointMismatch, UnsafeCheckpoint
 from .atomic import atomic_path
-
-# ModelConfig fields added after the first checkpoints were written, with the values every model
-# had before them: an older checkpoint lacks them and still loads as the model it holds.
-FIELDS_OF_OLDER_CHECKPOINTS = {"cell": "rnn", "leak_rate": 0.5, "sparse_init": "uniform", "sparse_init_std": 0.1}
 
 
 def save_atomic(obj: dict, path: str | Path) -> None:
@@ -52,10 +48,19 @@ def save_model(path: str | Path, model, metadata: dict) -> None:
 
 def load_model(path: str | Path):
     """Rebuild a :class:`GlobalModel` from a checkpoint; returns ``(model, checkpoint_dict)``."""
+    import dataclasses
+
     from ..model import GlobalModel, ModelConfig
 
     saved = load_trusted(path)
-    config = ModelConfig(**{**FIELDS_OF_OLDER_CHECKPOINTS, **saved["model_config"]})
+    fields = {field.name for field in dataclasses.fields(ModelConfig)}
+    missing, unknown = sorted(fields - set(saved["model_config"])), sorted(set(saved["model_config"]) - fields)
+    if missing or unknown:
+        raise CheckpointMismatch(
+            f"{path} was written by other code: its model settings lack {missing} and have unknown {unknown}. "
+            "Delete it and rerun the job that makes it (snakemake reruns it once its code changed)."
+        )
+    config = ModelConfig(**saved["model_config"])
     model = GlobalModel(config, torch.Generator().manual_seed(0))
     model.load_state_dict(saved["model_state"])
     model.eval()
