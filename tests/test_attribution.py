@@ -174,6 +174,25 @@ def test_shipped_attribution_is_consistent():
     assert grids == {(0.0001, 1.0)}  # 1/N^2 and 1 kept
 
 
+def test_a_variant_that_reuses_models_copies_the_metrics_it_measures_alike():
+    config = copy.deepcopy(DEFAULTS)
+    config["variants"]["studies"] = {
+        "a": None, "same": {"performance": {"best_k": 1}}, "q": {"weight_mask_metric": {"q": 0.05}},
+        "readout": {"bottleneck_metric": {"epochs": 2}},
+    }
+    config["variants"]["shared_models"] = {"same": "a", "q": "a", "readout": "a"}
+    configs = variants.variant_configs(config)
+    copied = variants.copied_rules(configs, variants.shared_models(config, configs))
+    every = ["train_model", "bottleneck_metric", "correlation_metric", "weight_mask_metric", "mask_sweep"]
+    assert copied == {
+        "same": every,
+        "q": ["train_model", "bottleneck_metric", "correlation_metric"],
+        "readout": ["train_model", "correlation_metric", "weight_mask_metric", "mask_sweep"],
+    }
+    assert variants.computing(copied, "weight_mask_metric") == ["q"]
+    assert variants.computing(copied, "bottleneck_metric") == ["readout"]
+
+
 def test_unknown_variant_in_a_factor_is_refused():
     config, configs = shipped_cells()
     config["attribution"]["factors"] = [{"name": "x", "from": "defaults", "to": "nowhere"}]
@@ -198,6 +217,19 @@ def test_attribution_plan_trains_paired_seeds_once_per_training_cell(tmp_path, m
     for cell, source in shared.items():
         block = output.split(f"rule {cell}_train_model:")[1].split("\n\n")[0]
         assert f"results/variants/{source}/models/" in block  # input: the source's checkpoint
+    # best 5 of 10 only aggregates: every metric table is its source's (so no calibration sweeps
+    # either); q = 0.05 measures anew only the weight mask (and needs no calibration sweeps)
+    copied = {
+        ("defaults_best_5", "bottleneck_metric"): "defaults/metrics/bottleneck/",
+        ("defaults_best_5", "weight_mask_metric"): "defaults/metrics/weight_mask/",
+        ("defaults_q_005", "correlation_metric"): "defaults/metrics/correlation/",
+    }
+    for (cell, rule), source in copied.items():
+        block = output.split(f"rule {cell}_{rule}:")[1].split("\n\n")[0]
+        assert f"input: results/variants/{source}" in block
+    block = output.split("rule defaults_q_005_weight_mask_metric:")[1].split("\n\n")[0]
+    assert "input: results/variants/defaults_q_005/models/plain/" in block
+    assert "rule defaults_q_005_mask_sweep:" not in output and "rule defaults_best_5_mask_sweep:" not in output
     for name in ("attribution_tables", "plot_attribution", "compare_variants"):
         assert f"rule {name}:" in output or f"localrule {name}:" in output
 
@@ -244,6 +276,9 @@ def test_tiny_attribution_runs_end_to_end(tmp_path, mnist_root):
     # best_1 reuses base's models (copied, not trained) and counts one model per p for its chosen metrics
     base, best = (results / "variants" / name / "models" / "plain" / "p=1" / "seed=1" / "model.pt" for name in ("base", "best_1"))
     assert base.read_bytes() == best.read_bytes()
+    for copied in ("metrics/bottleneck/p=1/seed=1.csv", "metrics/weight_mask/p=0.0001/seed=0.csv"):
+        assert (results / "variants" / "best_1" / copied).read_bytes() == (results / "variants" / "base" / copied).read_bytes()
+    assert "copied" in (results / "variants" / "best_1" / "logs" / "correlation_metric" / "p=1" / "seed=0.log").read_text()
     counted = table.set_index(["cell", "metric"])["n_models_sparsest"]
     assert counted[("best_1", "bottleneck")] == 1 and counted[("best_1", "correlation")] == 2
     assert counted[("base", "bottleneck")] == 2

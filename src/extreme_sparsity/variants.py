@@ -15,6 +15,14 @@ NO_VARIANTS = {"common": {}, "studies": {}, "comparisons": {}, "shared_models": 
 TRAINING_KEYS = (
     "mnist_root", "data", "task", "model", "training", "deep_r", "device", "sparsity", "n_seeds", "architectures",
 )
+# The config sections each per-model metric job depends on beyond its model: a variant that reuses
+# another's models copies that rule's results too where these sections agree.
+METRIC_RULE_SECTIONS = {
+    "bottleneck_metric": ("bottleneck_metric",),
+    "correlation_metric": ("correlation_metric",),
+    "weight_mask_metric": ("weight_mask_metric",),
+    "mask_sweep": ("weight_mask_metric",),
+}
 ALL = "all"  # the comparison of every variant when config["variants"]["comparisons"] names none
 
 
@@ -90,6 +98,24 @@ def shared_models(config: dict, configs: dict[str, dict]) -> dict[str, str]:
                 f"{', '.join(differing)}, which training depends on"
             )
     return dict(shared)
+
+
+def copied_rules(configs: dict[str, dict], shared: dict[str, str]) -> dict[str, list[str]]:
+    """Variant -> the rules whose results it copies from the variant whose models it reuses
+    (:func:`shared_models`): ``train_model``, and every per-model metric rule whose settings the two
+    agree on (METRIC_RULE_SECTIONS), since that job would compute the same table from the same model."""
+    return {
+        name: ["train_model"] + [
+            rule for rule, sections in METRIC_RULE_SECTIONS.items()
+            if all(configs[name][section] == configs[source][section] for section in sections)
+        ]
+        for name, source in shared.items()
+    }
+
+
+def computing(copied: dict[str, list[str]], rule: str) -> list[str]:
+    """The variants of :func:`copied_rules` that run ``rule`` themselves rather than copy it."""
+    return [name for name, rules in copied.items() if rule not in rules]
 
 
 def attribution_settings(config: dict, configs: dict[str, dict]) -> dict:

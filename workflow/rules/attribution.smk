@@ -92,8 +92,14 @@ rule plot_attribution:
 
 
 rule attribution:
-    """Every cell's study, their comparisons and claims, the attribution tables and figure."""
+    """Every cell's tables and claims, the comparisons' stacked tables, the attribution tables and
+    figure. (Each cell's own figures: the `variants` target with the same config.)"""
     input:
-        rules.variants.input,
+        [
+            variant_result(cell, rules.aggregate_metrics.output.summary)
+            for cell in VARIANT_CONFIGS
+        ],
+        [variant_result(cell, rules.check_claims.output[0]) for cell in VARIANT_CONFIGS],
+        expand(rules.compare_variants.output, comparison=COMPARISONS),
         rules.attribution_tables.output,
         rules.plot_attribution.output,

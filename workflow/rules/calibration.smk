@@ -6,7 +6,7 @@ rule mask_sweep:
     """The weight-mask metric at every q of the grid on one plain model (one score initialisation)."""
     input:
         model=trained_model_of("plain"),
-        dataset=rules.prepare_dataset.output[0],
+        dataset=PAIRED_DATASET,
         code=code_of("mask_sweep.py"),
     output:
         MASK_SWEEP_TABLE,
@@ -40,7 +40,7 @@ rule calibrate_mask_q:
         code=code_of("calibrate_mask_q.py"),
     output:
         report(
-            "results/calibration/mask_q.csv",
+            CHOSEN_MASK_Q,
             caption="../report/calibration.rst",
             category="Tables",
         ),

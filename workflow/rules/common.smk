@@ -48,9 +48,11 @@ wildcard_constraints:
     score_init=allowed_by_schema("weight_mask_metric", "score_init"),
 
 
-# The result paths that input functions fill in from the config, each written once: the rule that
-# writes one has it as output. A path that only rules read is written in its rule alone and read
-# as rules.<name>.output; workflow/rules/variants.smk moves both under a variant's folder.
+# The result paths that input functions fill in from the config or that the per-model rules read,
+# each written once: the rule that writes one has it as output. (The per-model rules read paths,
+# not rules.<name>.output, because a variant may take those rules from its module one at a time:
+# workflow/rules/variants.smk.) A path that only other rules read is written in its rule alone and
+# read as rules.<name>.output; variants.smk moves every path under a variant's folder.
 RESULTS = "results/"
 TRAINED_MODEL = "results/models/{architecture}/p={p}/seed={seed}/model.pt"
 TRAINING_HISTORY = "results/models/{architecture}/p={p}/seed={seed}/history.csv"
@@ -58,6 +60,8 @@ METRIC_TABLE = "results/metrics/{metric}/p={p}/seed={seed}.csv"
 MASK_SWEEP_TABLE = "results/mask_sweep/{score_init}/p={p}/seed={seed}.csv"
 BOTTLENECK_BUDGET_TABLE = "results/sensitivity/bottleneck/p={p}/seed={seed}.csv"
 TIME_COURSE_TABLE = "results/metrics/time_course/{metric}/p={p}/seed={seed}.csv"
+PAIRED_DATASET = "results/data/paired_mnist.h5"
+CHOSEN_MASK_Q = "results/calibration/mask_q.csv"
 
 
 def code_of(script):
@@ -168,11 +172,7 @@ def calibration_sweeps():
 
 def calibrated_q():
     """The calibration table when q is ``auto`` (the weight-mask jobs read q from it), else nothing."""
-    return (
-        rules.calibrate_mask_q.output[0]
-        if config["weight_mask_metric"]["q"] == "auto"
-        else []
-    )
+    return CHOSEN_MASK_Q if config["weight_mask_metric"]["q"] == "auto" else []
 
 
 def mask_settings(*left_out):

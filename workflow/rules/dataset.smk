@@ -4,7 +4,7 @@ rule prepare_dataset:
     input:
         code=code_of("prepare_dataset.py"),
     output:
-        "results/data/paired_mnist.h5",
+        PAIRED_DATASET,
     log:
         "results/logs/prepare_dataset.log",
     benchmark:

@@ -6,7 +6,7 @@ rule bottleneck_metric:
     accuracy (metric bottleneck) and test loss (metric bottleneck_loss)."""
     input:
         model=trained_model_of("bottleneck"),
-        dataset=rules.prepare_dataset.output[0],
+        dataset=PAIRED_DATASET,
         code=code_of("bottleneck_metric.py"),
     output:
         expand(METRIC_TABLE, metric="bottleneck", allow_missing=True),
@@ -34,7 +34,7 @@ rule weight_mask_metric:
     """Train weight masks on each digit and count the kept weights per sub-network (section 3.2)."""
     input:
         model=trained_model_of("plain"),
-        dataset=rules.prepare_dataset.output[0],
+        dataset=PAIRED_DATASET,
         q=calibrated_q(),
         code=code_of("weight_mask_metric.py"),
     output:
@@ -64,7 +64,7 @@ rule correlation_metric:
     """Correlate final hidden states of test pairs sharing a digit; CKA variant (section 3.3)."""
     input:
         model=trained_model_of("plain"),
-        dataset=rules.prepare_dataset.output[0],
+        dataset=PAIRED_DATASET,
         code=code_of("correlation_metric.py"),
     output:
         expand(METRIC_TABLE, metric="correlation", allow_missing=True),

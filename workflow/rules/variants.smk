@@ -9,6 +9,7 @@ try:
     VARIANT_CONFIGS = study_variants.variant_configs(config)
     COMPARISONS = study_variants.comparisons(config)
     SHARED_MODELS = study_variants.shared_models(config, VARIANT_CONFIGS)
+    COPIED_RULES = study_variants.copied_rules(VARIANT_CONFIGS, SHARED_MODELS)
 except ValueError as error:
     raise WorkflowError(f"Invalid configuration, nothing was run: {error}") from None
 
@@ -29,37 +30,73 @@ for variant_name, variant_config in VARIANT_CONFIGS.items():
     )
     variant_rules = f"{variant_name}_*"
 
-    if variant_name in SHARED_MODELS:
+    if variant_name in COPIED_RULES:
 
-        use rule * from variant_name exclude train_model as variant_rules
-    
-        rule:
-            """Reuse another variant's trained model: a copy of its checkpoint and history."""
-            name:
-                f"{variant_name}_train_model"
-            input:
-                model=variant_result(SHARED_MODELS[variant_name], TRAINED_MODEL),
-                history=variant_result(SHARED_MODELS[variant_name], TRAINING_HISTORY),
-                code=code_of("copy_models.py"),
-            output:
-                model=variant_result(variant_name, TRAINED_MODEL),
-                history=variant_result(variant_name, TRAINING_HISTORY),
-            log:
-                variant_result(variant_name, rules.train_model.log[0]),
-            benchmark:
-                variant_result(variant_name, rules.train_model.benchmark)
-            conda:
-                "../../envs/torch.yaml"
-            threads: 1
-            resources:
-                mem_mb=per_attempt(1000),
-                runtime=per_attempt(5),
-            script:
-                "../scripts/copy_models.py"
+        use rule * from variant_name exclude train_model, bottleneck_metric, correlation_metric, weight_mask_metric, mask_sweep as variant_rules
 
     else:
 
         use rule * from variant_name as variant_rules
+
+
+# A variant that reuses another's models (variants.shared_models) copies them, and the results of
+# every per-model metric rule whose settings the two share (study_variants.copied_rules); it runs
+# the others itself.
+for variant_name in study_variants.computing(COPIED_RULES, "bottleneck_metric"):
+    variant_rules = f"{variant_name}_*"
+
+    use rule bottleneck_metric from variant_name as variant_rules
+
+
+for variant_name in study_variants.computing(COPIED_RULES, "correlation_metric"):
+    variant_rules = f"{variant_name}_*"
+
+    use rule correlation_metric from variant_name as variant_rules
+
+
+for variant_name in study_variants.computing(COPIED_RULES, "weight_mask_metric"):
+    variant_rules = f"{variant_name}_*"
+
+    use rule weight_mask_metric from variant_name as variant_rules
+
+
+for variant_name in study_variants.computing(COPIED_RULES, "mask_sweep"):
+    variant_rules = f"{variant_name}_*"
+
+    use rule mask_sweep from variant_name as variant_rules
+
+
+for variant_name, copied_rule in [
+    (name, rule_name) for name, copied in COPIED_RULES.items() for rule_name in copied
+]:
+
+    rule:
+        """A result of another variant, copied: the same settings would compute the same file."""
+        name:
+            f"{variant_name}_{copied_rule}"
+        input:
+            sources=[
+                variant_result(SHARED_MODELS[variant_name], path)
+                for path in getattr(rules, copied_rule).output
+            ],
+            code=code_of("copy_results.py"),
+        output:
+            [
+                variant_result(variant_name, path)
+                for path in getattr(rules, copied_rule).output
+            ],
+        log:
+            variant_result(variant_name, getattr(rules, copied_rule).log[0]),
+        benchmark:
+            variant_result(variant_name, getattr(rules, copied_rule).benchmark)
+        conda:
+            "../../envs/torch.yaml"
+        threads: 1
+        resources:
+            mem_mb=per_attempt(1000),
+            runtime=per_attempt(5),
+        script:
+            "../scripts/copy_results.py"
 
 
 rule compare_variants:
