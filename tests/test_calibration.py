@@ -57,7 +57,7 @@ def test_when_no_q_meets_the_criterion_the_closest_is_used_and_said(tmp_path):
         calibration.read_chosen_q(tmp_path / "none.csv")
 
 
-MASKS = mask_settings(0.01, epochs=3)
+MASKS = mask_settings(0.01, epochs=3, q_train=None)  # trained at each q of the grid
 GRID = [0.005, 0.01, 0.6]
 
 

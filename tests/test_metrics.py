@@ -170,7 +170,7 @@ def test_bottleneck_metric_needs_the_bottleneck_architecture(data):
         bottleneck.bottleneck_metric(specialized_model(), *data, bottleneck_settings(), seed=0)
 
 
-MASKS = mask_settings(0.02, epochs=3)
+MASKS = mask_settings(0.02, epochs=3, q_train=None)  # trained at the q they are read at
 
 
 def test_weight_mask_keeps_own_subnetwork_weights(data):

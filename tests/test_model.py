@@ -42,7 +42,8 @@ def test_one_step_has_no_recurrence():
 
 
 def test_weights_start_uniform_in_plus_minus_bound():
-    model = GlobalModel(model_config(0.5, init_bound=0.1), torch.Generator().manual_seed(0))
+    """Every weight, and W_sparse with its uniform initial magnitudes (the half-normal ones: test_deep_r)."""
+    model = GlobalModel(model_config(0.5, init_bound=0.1, sparse_init="uniform"), torch.Generator().manual_seed(0))
     for name, value in model.named_parameters():
         if name != "sparse.phi":
             assert value.abs().max() <= 0.1 and value.std() > 0.05, name
