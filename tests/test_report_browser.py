@@ -48,10 +48,14 @@ def declared_report_outputs(project: Path) -> list[tuple[re.Pattern, str, str | 
     """Every ``report("path", ..., category=..., subcategory=...)`` of the workflow's rules:
     (regex of the path, with its wildcards as groups; category; subcategory template)."""
     declared = []
-    for smk in sorted((project / "workflow").rglob("*.smk")):
+    smk_files = sorted((project / "workflow").rglob("*.smk"))
+    # path constants (common.smk) that a report() may name instead of a literal
+    constants = dict(re.findall(r'^([A-Z_]+) = "([^"]+)"$', "\n".join(smk.read_text() for smk in smk_files), re.M))
+    for smk in smk_files:
         text = smk.read_text()
-        for match in re.finditer(r'report\(\s*"([^"]+)"\s*,(.*?)\)', text, re.S):
-            pattern, keywords = match.groups()
+        for match in re.finditer(r'report\(\s*(?:"([^"]+)"|([A-Z_]+))\s*,(.*?)\)', text, re.S):
+            literal, constant, keywords = match.groups()
+            pattern = literal or constants[constant]
             category = re.search(r'\bcategory\s*=\s*"([^"]*)"', keywords)
             subcategory = re.search(r'\bsubcategory\s*=\s*"([^"]*)"', keywords)
             regex = re.escape(pattern)
