@@ -236,7 +236,9 @@ def test_time_course_at_the_last_step_equals_the_metric_tables(smoke_run):
         last = course[course["t"] == 5].set_index(keys)["specialization"].sort_index()
         expected = final[final["metric"].isin(last.index.get_level_values(0))].set_index(keys)["specialization"]
         assert set(last.index.get_level_values(0)) == {"bottleneck", "bottleneck_loss", "correlation", "cka"}
-        pd.testing.assert_series_equal(last, expected.sort_index(), check_exact=False, rtol=1e-12)
+        # the time course trains its steps' readouts in one batch, the metric its trials alone: one
+        # computation in float32, summed in another order (Intel's kernels round it differently)
+        pd.testing.assert_series_equal(last, expected.sort_index(), check_exact=False, rtol=0, atol=1e-6)
 
 
 @pytest.mark.slow
