@@ -48,6 +48,16 @@ def mnist_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def workflow_mnist_root(tmp_path_factory) -> Path:
+    """The synthetic digits of :func:`write_tiny_mnist` that the end-to-end workflow runs train on
+    (quick config, small study, SLURM, container, faults): what they prove is about jobs, files and
+    where jobs run, not about the science, and on real MNIST each of their jobs trains and measures
+    for seconds. 10,000 images are left to train on, so that an epoch still lasts long enough (about
+    half a second on 2 cores) for a test to stop a job between two epochs."""
+    return write_tiny_mnist(tmp_path_factory.mktemp("workflow_mnist"), n_train=16000, n_test=1000)
+
+
+@pytest.fixture(scope="session")
 def real_mnist_root() -> Path:
     """The real MNIST; tests that need it are skipped (with the reason shown) where it is absent."""
     if not _real_mnist_available():
@@ -136,10 +146,10 @@ def small_splits(paired_dataset_file):
 
 
 @pytest.fixture(scope="session")
-def quick_run(tmp_path_factory, mnist_root):
+def quick_run(tmp_path_factory, workflow_mnist_root):
     """The quick config run once, locally with 2 cores, in a copy of the project: (project, args, result)."""
     project = copy_project(tmp_path_factory.mktemp("quick"))
-    args = ("--cores", "2", "--configfile", "config/quick.yaml", "--config", f"mnist_root={mnist_root}")
+    args = ("--cores", "2", "--configfile", "config/quick.yaml", "--config", f"mnist_root={workflow_mnist_root}")
     return project, args, snakemake(project, *args)
 
 
@@ -147,12 +157,12 @@ SMALL_STUDY = REPO / "tests" / "small_study.yaml"
 
 
 @pytest.fixture(scope="session")
-def small_run(tmp_path_factory, mnist_root):
+def small_run(tmp_path_factory, workflow_mnist_root):
     """tests/small_study.yaml (every rule, fewest jobs) run once locally with 2 cores: (project,
     args, result); the SLURM and container tests compare their runs of it with this one."""
     project = copy_project(tmp_path_factory.mktemp("small"))
     shutil.copy2(SMALL_STUDY, project / "small_study.yaml")
-    args = ("--cores", "2", "--configfile", "config/quick.yaml", "small_study.yaml", "--config", f"mnist_root={mnist_root}")
+    args = ("--cores", "2", "--configfile", "config/quick.yaml", "small_study.yaml", "--config", f"mnist_root={workflow_mnist_root}")
     return project, args, snakemake(project, *args)
 
 

@@ -55,11 +55,11 @@ def _in_image(image: str, project: Path, mnist_root: Path, *command: str, timeou
 
 
 @pytest.fixture(scope="session")
-def container_run(image, tmp_path_factory, mnist_root) -> tuple[Path, str]:
+def container_run(image, tmp_path_factory, workflow_mnist_root) -> tuple[Path, str]:
     """The small study run inside the image in a fresh copy of the project: (project, output)."""
     project = copy_project(tmp_path_factory.mktemp("container"))
     shutil.copy2(SMALL_STUDY, project / SMALL_STUDY.name)
-    run = _in_image(image, project, mnist_root, "snakemake", *SMALL)
+    run = _in_image(image, project, workflow_mnist_root, "snakemake", *SMALL)
     output = run.stdout + run.stderr
     assert run.returncode == 0, f"snakemake in the image failed ({run.returncode}):\n{output[-6000:]}"
     return project, output
@@ -71,9 +71,9 @@ def test_run_in_the_image_equals_the_local_run(container_run, small_run):
     assert_same_results(small_run[0] / "results", project / "results", python_patch_may_differ=True)
 
 
-def test_second_invocation_in_the_image_does_nothing(container_run, image, mnist_root):
+def test_second_invocation_in_the_image_does_nothing(container_run, image, workflow_mnist_root):
     project, _ = container_run
-    again = _in_image(image, project, mnist_root, "snakemake", *SMALL, "--dry-run", timeout=300)
+    again = _in_image(image, project, workflow_mnist_root, "snakemake", *SMALL, "--dry-run", timeout=300)
     assert again.returncode == 0, again.stderr[-4000:]
     assert "Nothing to be done" in again.stdout + again.stderr
 

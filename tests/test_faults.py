@@ -52,18 +52,18 @@ def make_project(path: Path, mnist_root: Path, data_from: Path | None = None, **
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory, mnist_root):
+def reference(tmp_path_factory, workflow_mnist_root):
     """The small study run once, uninterrupted: the outputs every fault is compared with, and the
     dataset every other project reuses."""
-    project, args = make_project(tmp_path_factory.mktemp("reference"), mnist_root)
+    project, args = make_project(tmp_path_factory.mktemp("reference"), workflow_mnist_root)
     snakemake(project, MODEL, CORRELATION, "results/aggregate/training.csv", *args)
     return project
 
 
 @pytest.fixture
-def fresh(tmp_path, mnist_root, reference):
+def fresh(tmp_path, workflow_mnist_root, reference):
     """A fresh copy of the small study with the reference's dataset: (project, arguments)."""
-    return make_project(tmp_path / "project", mnist_root, data_from=reference)
+    return make_project(tmp_path / "project", workflow_mnist_root, data_from=reference)
 
 
 def no_partials(project: Path) -> bool:
@@ -295,9 +295,9 @@ def test_killed_metric_or_aggregation_job_reruns_to_identical_output(fresh, refe
 # ---------------------------------------------------------------------------------- 4. divergence
 
 
-def test_diverging_training_fails_with_p_seed_epoch_and_value(tmp_path, mnist_root, reference):
+def test_diverging_training_fails_with_p_seed_epoch_and_value(tmp_path, workflow_mnist_root, reference):
     """docs/guarantees.md "Faults": training diverges: the job fails naming p, seed, epoch and value; no checkpoint."""
-    project, args = make_project(tmp_path, mnist_root, data_from=reference, training={"optimizer": "sgd", "lr": 1e38})
+    project, args = make_project(tmp_path, workflow_mnist_root, data_from=reference, training={"optimizer": "sgd", "lr": 1e38})
     result = snakemake(project, MODEL, *args, check=False)
     assert result.returncode != 0
     assert "training diverged at p=0.01, seed=0, epoch=1: training loss = nan" in result.stderr

@@ -123,14 +123,14 @@ def _sacct(since: str, run_id: str, fields: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def slurm_run(slurm_cluster, small_run, tmp_path_factory, mnist_root) -> SlurmRun:
+def slurm_run(slurm_cluster, small_run, tmp_path_factory, workflow_mnist_root) -> SlurmRun:
     """The small study through `--profile slurm`, one training job cancelled mid-run."""
     # small_run (local, --cores 2) is requested first so that the two runs never share the cores.
     project = copy_project(tmp_path_factory.mktemp("slurm"))
     shutil.copy2(SMALL_STUDY, project / SMALL_STUDY.name)
     shutil.copy2(VARIANT, project / VARIANT.name)
     args = ("--profile", "slurm", "--profile", str(TEST_PROFILE), "--configfile", "config/quick.yaml", SMALL_STUDY.name, VARIANT.name)
-    args += ("--config", f"mnist_root={mnist_root}", "--", "study", "variants")
+    args += ("--config", f"mnist_root={workflow_mnist_root}", "--", "study", "variants")
     log_path = project / "snakemake.log"
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 60))
     started = time.monotonic()

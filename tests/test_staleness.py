@@ -187,12 +187,12 @@ def test_reordering_the_config_keys_reruns_nothing(quick_run):
         assert planned_jobs(project, args) == []
 
 
-def test_moving_mnist_reruns_nothing(quick_run, mnist_root, tmp_path):
+def test_moving_mnist_reruns_nothing(quick_run, workflow_mnist_root, tmp_path):
     """Row "MNIST moved (`mnist_root`)": where MNIST lies is not a parameter of any result."""
     project, args, _ = quick_run
     moved = tmp_path / "elsewhere"
-    shutil.copytree(Path(mnist_root) / "MNIST", moved / "MNIST")
-    position = args.index(f"mnist_root={mnist_root}")
+    shutil.copytree(Path(workflow_mnist_root) / "MNIST", moved / "MNIST")
+    position = args.index(f"mnist_root={workflow_mnist_root}")
     assert planned_jobs(project, (*args[:position], f"mnist_root={moved}", *args[position + 1 :])) == []
 
 
