@@ -41,7 +41,8 @@ for variant_name, variant_config in VARIANT_CONFIGS.items():
 
 # A variant that reuses another's models (variants.shared_models) copies them, and the results of
 # every per-model metric rule whose settings the two share (study_variants.copied_rules); it runs
-# the others itself.
+# the others itself. `use rule` takes a literal rule name, hence one loop per metric rule (and the
+# exclude list above) for the rules of study_variants.METRIC_RULE_SECTIONS.
 for variant_name in study_variants.computing(COPIED_RULES, "bottleneck_metric"):
     variant_rules = f"{variant_name}_*"
 
