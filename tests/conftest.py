@@ -7,11 +7,14 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+import background
+from background import Workspace, prepared
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data"
@@ -47,14 +50,19 @@ def mnist_root(tmp_path_factory) -> Path:
     return write_tiny_mnist(tmp_path_factory.mktemp("tiny_mnist"))
 
 
+def write_workflow_mnist(root: Path) -> Path:
+    """The synthetic digits that the end-to-end workflow runs train on (quick config, small study,
+    SLURM, container, faults): what they prove is about jobs, files and where jobs run, not about
+    the science, and on real MNIST each of their jobs trains and measures for seconds. 10,000
+    images are left to train on, so that an epoch still lasts long enough (about half a second on
+    2 cores) for a test to stop a job between two epochs."""
+    return write_tiny_mnist(root, n_train=16000, n_test=1000)
+
+
 @pytest.fixture(scope="session")
-def workflow_mnist_root(tmp_path_factory) -> Path:
-    """The synthetic digits of :func:`write_tiny_mnist` that the end-to-end workflow runs train on
-    (quick config, small study, SLURM, container, faults): what they prove is about jobs, files and
-    where jobs run, not about the science, and on real MNIST each of their jobs trains and measures
-    for seconds. 10,000 images are left to train on, so that an epoch still lasts long enough (about
-    half a second on 2 cores) for a test to stop a job between two epochs."""
-    return write_tiny_mnist(tmp_path_factory.mktemp("workflow_mnist"), n_train=16000, n_test=1000)
+def workflow_mnist_root(preparations) -> Path:
+    """The digits of :func:`write_workflow_mnist`, written once per session."""
+    return preparations.workflow_mnist
 
 
 @pytest.fixture(scope="session")
@@ -97,11 +105,28 @@ def no_process_kills_outside_the_slow_tier(request, monkeypatch):
     if _slow(request.node):
         return
 
-    def refuse(*args, **kwargs):
-        raise AssertionError(f"{request.node.nodeid} kills a process: mark it @pytest.mark.slow")
+    def refusing(kill):
+        def refuse(*args, **kwargs):
+            if threading.current_thread() is not threading.main_thread():  # a slow test's preparation
+                return kill(*args, **kwargs)
+            raise AssertionError(f"{request.node.nodeid} kills a process: mark it @pytest.mark.slow")
 
-    monkeypatch.setattr(os, "kill", refuse)
-    monkeypatch.setattr(os, "killpg", refuse)
+        return refuse
+
+    monkeypatch.setattr(os, "kill", refusing(os.kill))
+    monkeypatch.setattr(os, "killpg", refusing(os.killpg))
+
+
+def _snakemake_command(project: Path, args: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of snakemake in ``project``, importing the project's src/."""
+    env = dict(os.environ, PYTHONPATH=str(project / "src"), PYTHONDONTWRITEBYTECODE="1")
+    return [sys.executable, "-m", "snakemake", *args], env
+
+
+def _checked(result: subprocess.CompletedProcess, args: tuple[str, ...]) -> subprocess.CompletedProcess:
+    if result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
 
 
 def snakemake(
@@ -114,14 +139,19 @@ def snakemake(
     item = RUNNING_TEST[0] if RUNNING_TEST else None
     if not _slow(item) and not refused and not NO_JOB_OPTIONS & set(args):
         raise AssertionError(f"{item.nodeid} runs snakemake jobs (snakemake {' '.join(args)}): mark it @pytest.mark.slow")
-    env = dict(os.environ, PYTHONPATH=str(project / "src"), PYTHONDONTWRITEBYTECODE="1")
-    command = [sys.executable, "-m", "snakemake", *args]
+    command, env = _snakemake_command(project, args)
     result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
     if refused:
         assert result.returncode != 0, f"snakemake {' '.join(args)} was expected to refuse, and ran"
-    elif check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    elif check:
+        _checked(result, args)
     return result
+
+
+def snakemake_in_background(workspace: Workspace, project: Path, *args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """:func:`snakemake` for a preparation (only the slow tier starts them): fails unless it succeeds."""
+    command, env = _snakemake_command(project, args)
+    return _checked(workspace.run(command, timeout, cwd=project, env=env), args)
 
 
 @pytest.fixture(scope="session")
@@ -145,72 +175,60 @@ def small_splits(paired_dataset_file):
     return train.subset(slice(0, 3000)), validation.subset(slice(0, 1000)), test.subset(slice(0, 1000))
 
 
-@pytest.fixture(scope="session")
-def quick_run(tmp_path_factory, workflow_mnist_root):
+@prepared("workflows", rank=2)
+def quick_run(workspace: Workspace):
     """The quick config run once, locally with 2 cores, in a copy of the project: (project, args, result)."""
-    project = copy_project(tmp_path_factory.mktemp("quick"))
-    args = ("--cores", "2", "--configfile", "config/quick.yaml", "--config", f"mnist_root={workflow_mnist_root}")
-    return project, args, snakemake(project, *args)
+    project = copy_project(workspace.folder)
+    args = ("--cores", "2", "--configfile", "config/quick.yaml", "--config", f"mnist_root={workspace.workflow_mnist}")
+    return project, args, snakemake_in_background(workspace, project, *args)
 
 
 SMALL_STUDY = REPO / "tests" / "small_study.yaml"
 
 
-@pytest.fixture(scope="session")
-def small_run(tmp_path_factory, workflow_mnist_root):
+@prepared("workflows", rank=3)
+def small_run(workspace: Workspace):
     """tests/small_study.yaml (every rule, fewest jobs) run once locally with 2 cores: (project,
     args, result); the SLURM and container tests compare their runs of it with this one."""
-    project = copy_project(tmp_path_factory.mktemp("small"))
+    project = copy_project(workspace.folder)
     shutil.copy2(SMALL_STUDY, project / "small_study.yaml")
-    args = ("--cores", "2", "--configfile", "config/quick.yaml", "small_study.yaml", "--config", f"mnist_root={workflow_mnist_root}")
-    return project, args, snakemake(project, *args)
+    args = ("--cores", "2", "--configfile", "config/quick.yaml", "small_study.yaml", "--config", f"mnist_root={workspace.workflow_mnist}")
+    return project, args, snakemake_in_background(workspace, project, *args)
 
 
-# -- the workflow's image, prepared in the background ------------------------------------------
-class ImageBuild:
-    """tests/prepare_image.sh running in the background: started once the session knows it will
-    run the container test, so that a fresh machine's first build (apt, base, about 4 GB of
-    wheels) overlaps the tests before it instead of adding to them."""
-
-    def __init__(self):
-        self.folder = Path(tempfile.mkdtemp(prefix="image-build-"))
-        self.stdout, self.stderr = self.folder / "stdout", self.folder / "stderr"
-        with open(self.stdout, "w") as out, open(self.stderr, "w") as err:
-            self.process = subprocess.Popen(
-                ["bash", str(REPO / "tests" / "prepare_image.sh")], stdout=out, stderr=err, start_new_session=True
-            )
-
-    def image(self, timeout: float = 1800) -> str:
-        """The image's name once the build has finished; fails with the build's output if it failed."""
-        returncode = self.process.wait(timeout=timeout)
-        if returncode != 0:
-            pytest.fail(f"tests/prepare_image.sh failed ({returncode}):\n{self.stderr.read_text()[-6000:]}")
-        return self.stdout.read_text().strip().splitlines()[-1]
-
-    def stop(self) -> None:
-        """At the end of a session that did not wait for it: SIGTERM first (apt and podman clean up)."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait()
-
-
-IMAGE_BUILD: list[ImageBuild] = []
-
-
+# -- the slow tier's preparations (tests/background.py) -------------------------------------------
 def pytest_collection_modifyitems(session, config, items):
-    """Start the image build now and run the container test last, so that the build overlaps as
-    many tests as possible (and the small study it compares with is already run by then)."""
-    container = [item for item in items if item.path.name == "test_container.py"]
-    if container:
-        items[:] = [item for item in items if item.path.name != "test_container.py"] + container
-        if os.geteuid() == 0 and shutil.which("apt-get") and not IMAGE_BUILD and not config.option.collectonly:
-            IMAGE_BUILD.append(ImageBuild())
+    """The fast tests first, so that they run while the slow tier's preparations are made in the
+    background, then the slow ones by the rank of what they need (tests/background.py)."""
+    items.sort(key=lambda item: (_slow(item), background.rank_of(item)))
 
 
-def pytest_sessionfinish(session, exitstatus):
-    for build in IMAGE_BUILD:
-        build.stop()
+@pytest.fixture(scope="session", autouse=True)
+def preparations(request, tmp_path_factory):
+    """Start, in the background, every preparation a test of this session needs, in the order the
+    tests need them; stop what still runs when the session ends."""
+    session = background.Preparations(tmp_path_factory.mktemp, write_workflow_mnist(tmp_path_factory.mktemp("workflow_mnist")))
+    background.start_for(session, request.session.items)
+    if session.futures:
+        import torch
+
+        # The cores are shared with the preparations now: torch's own thread pool in this process
+        # would spin waiting for a busy core (a 12 s test took 190 s on 2 cores).
+        torch.set_num_threads(1)
+        # A process the background forks holds, until it execs, a copy of every file descriptor
+        # of this one: HDF5's lock on a file a test has just written can then still be held when
+        # the test opens it again. No test relies on HDF5's locks (snakemake keeps one writer).
+        os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
+    yield session
+    session.stop()
+    PREPARATION_TIMES[:] = session.summary()
+
+
+PREPARATION_TIMES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if PREPARATION_TIMES:
+        terminalreporter.write_sep("-", "preparations made in the background (tests/background.py)")
+        for line in PREPARATION_TIMES:
+            terminalreporter.write_line(line)

@@ -2,12 +2,14 @@
 configs, its plan and a tiny end-to-end run."""
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, copy_project, snakemake
+from background import Workspace, prepared
+from conftest import REPO, copy_project, snakemake, snakemake_in_background
 
 from extreme_sparsity import attribution, variants
 
@@ -240,8 +242,8 @@ variants:
     n_seeds: 2
     sparsity: {values: [0.0001, 1.0]}
     training: {epochs: {plain: 1, bottleneck: 1}, stopping: {max_epochs: {plain: 1, bottleneck: 1}}}
+    metrics: [bottleneck, correlation]  # the weight mask's cells: the shipped plan's dry run above
     bottleneck_metric: {trials: 1, epochs: 1}
-    weight_mask_metric: {q: 0.05, trials: 1}
   studies:
     base: null
     decay: {training: {lr_decay: 0.5}, deep_r: {lr_decay: 0.5}}
@@ -257,26 +259,32 @@ attribution:
 """
 
 
-@pytest.mark.slow
-def test_tiny_attribution_runs_end_to_end(tmp_path, mnist_root):
+@prepared("workflows", rank=4)
+def tiny_attribution(workspace: Workspace) -> Path:
+    """The TINY attribution study run to its `attribution` target on the tiny MNIST: the project."""
     from conftest import write_tiny_mnist
 
-    tiny = write_tiny_mnist(tmp_path / "mnist")
-    project = copy_project(tmp_path / "project")
+    tiny = write_tiny_mnist(workspace.folder / "mnist")
+    project = copy_project(workspace.folder / "project")
     (project / "tiny.yaml").write_text(TINY)
-    snakemake(project, "--cores", "2", "--configfile", "config/quick.yaml", "tiny.yaml", "--config", f"mnist_root={tiny}",
-              "--", "attribution", timeout=1800)
-    results = project / "results"
+    snakemake_in_background(workspace, project, "--cores", "2", "--configfile", "config/quick.yaml", "tiny.yaml",
+                            "--config", f"mnist_root={tiny}", "--", "attribution")
+    return project
+
+
+@pytest.mark.slow
+def test_tiny_attribution_runs_end_to_end(tiny_attribution):
+    results = tiny_attribution / "results"
     table = pd.read_csv(results / "attribution" / "table.csv")
     effects = pd.read_csv(results / "attribution" / "effects.csv")
     assert set(table["cell"]) == {"base", "decay", "best_1"}
-    assert {"bottleneck", "weight_mask", "correlation"} <= set(table["metric"])
+    assert {"bottleneck", "correlation"} <= set(table["metric"])
     assert set(effects["factor"]) == {"decay", "best_1"} and set(effects["quantity"]) == {"S_sparsest", "rise"}
     assert (results / "attribution" / "specialization.png").stat().st_size > 10_000
     # best_1 reuses base's models (copied, not trained) and counts one model per p for its chosen metrics
     base, best = (results / "variants" / name / "models" / "plain" / "p=1" / "seed=1" / "model.pt" for name in ("base", "best_1"))
     assert base.read_bytes() == best.read_bytes()
-    for copied in ("metrics/bottleneck/p=1/seed=1.csv", "metrics/weight_mask/p=0.0001/seed=0.csv"):
+    for copied in ("metrics/bottleneck/p=1/seed=1.csv", "metrics/correlation/p=0.0001/seed=0.csv"):
         assert (results / "variants" / "best_1" / copied).read_bytes() == (results / "variants" / "base" / copied).read_bytes()
     assert "copied" in (results / "variants" / "best_1" / "logs" / "correlation_metric" / "p=1" / "seed=0.log").read_text()
     counted = table.set_index(["cell", "metric"])["n_models_sparsest"]

@@ -12,7 +12,7 @@ the pinned versions of requirements.txt.
 The image stays in Podman's store under a tag that hashes its recipe, so later sessions on the
 same machine reuse it. The first build on a fresh machine takes about 4 minutes (apt packages,
 base image, about 4 GB of wheels); conftest starts it in the background as soon as the session
-knows it will run this test, so that it overlaps the tests before it.
+knows it will run this test (tests/background.py), so that it overlaps the tests before it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import IMAGE_BUILD, SMALL_STUDY, copy_project
+from background import Workspace, prepared
+from conftest import REPO, SMALL_STUDY, copy_project
 from results_equality import assert_same_results
 from test_environments import requirements
 
@@ -34,32 +35,35 @@ LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 SMALL = ("--cores", "2", "--configfile", "config/quick.yaml", SMALL_STUDY.name, "--config", "mnist_root=/mnist")
 
 
-@pytest.fixture(scope="session")
-def image() -> str:
-    """The workflow's image in Podman's store: built (or found) by tests/prepare_image.sh, which
-    conftest started in the background when the session was collected."""
+@prepared("image", rank=6)
+def image(workspace: Workspace) -> str:
+    """The workflow's image in Podman's store, built (or found) by tests/prepare_image.sh."""
     if os.geteuid() != 0:
         pytest.skip("building the image here needs root (apt-get, podman's store); CI runs as root")
     if shutil.which("apt-get") is None:
         pytest.skip("the container test installs podman with Debian's apt-get")
-    assert IMAGE_BUILD, "conftest did not start the image build"
-    return IMAGE_BUILD[0].image()
+    built = workspace.run(["bash", str(REPO / "tests" / "prepare_image.sh")], timeout=1800)
+    if built.returncode != 0:
+        pytest.fail(f"tests/prepare_image.sh failed ({built.returncode}):\n{built.stderr[-6000:]}")
+    return built.stdout.strip().splitlines()[-1]
 
 
-def _in_image(image: str, project: Path, mnist_root: Path, *command: str, timeout: int = 900) -> subprocess.CompletedProcess:
+def _captured(command: list[str], timeout: float) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def _in_image(image: str, project: Path, mnist_root: Path, *command: str, timeout: int = 900, run=_captured) -> subprocess.CompletedProcess:
     mounts = ["-v", f"{project}:/project", "-w", "/project", "-v", f"{Path(mnist_root).resolve()}:/mnist:ro"]
-    return subprocess.run(
-        [*PODMAN, "run", "--rm", *LIMITS, "--network", "none", *mounts, image, *command],
-        capture_output=True, text=True, timeout=timeout,
-    )
+    return run([*PODMAN, "run", "--rm", *LIMITS, "--network", "none", *mounts, image, *command], timeout=timeout)
 
 
-@pytest.fixture(scope="session")
-def container_run(image, tmp_path_factory, workflow_mnist_root) -> tuple[Path, str]:
+@prepared("image", rank=6, needs=("image",))
+def container_run(workspace: Workspace) -> tuple[Path, str]:
     """The small study run inside the image in a fresh copy of the project: (project, output)."""
-    project = copy_project(tmp_path_factory.mktemp("container"))
+    image = workspace.result("image")
+    project = copy_project(workspace.folder)
     shutil.copy2(SMALL_STUDY, project / SMALL_STUDY.name)
-    run = _in_image(image, project, workflow_mnist_root, "snakemake", *SMALL)
+    run = _in_image(image, project, workspace.workflow_mnist, "snakemake", *SMALL, run=workspace.run)
     output = run.stdout + run.stderr
     assert run.returncode == 0, f"snakemake in the image failed ({run.returncode}):\n{output[-6000:]}"
     return project, output

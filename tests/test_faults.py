@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from conftest import copy_project, snakemake
+from background import Workspace, prepared
+from conftest import copy_project, snakemake, snakemake_in_background
 
 pytestmark = pytest.mark.slow
 
@@ -51,12 +52,12 @@ def make_project(path: Path, mnist_root: Path, data_from: Path | None = None, **
     return project, ("--cores", "2", "--configfile", "study.yaml", "--config", f"mnist_root={mnist_root}")
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory, workflow_mnist_root):
+@prepared("workflows", rank=1)
+def reference(workspace: Workspace) -> Path:
     """The small study run once, uninterrupted: the outputs every fault is compared with, and the
     dataset every other project reuses."""
-    project, args = make_project(tmp_path_factory.mktemp("reference"), workflow_mnist_root)
-    snakemake(project, MODEL, CORRELATION, "results/aggregate/training.csv", *args)
+    project, args = make_project(workspace.folder, workspace.workflow_mnist)
+    snakemake_in_background(workspace, project, MODEL, CORRELATION, "results/aggregate/training.csv", *args)
     return project
 
 

@@ -24,8 +24,6 @@ import os
 import re
 import shutil
 import struct
-import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +31,8 @@ import browser
 import numpy as np
 import pytest
 import yaml
-from conftest import snakemake
+from background import Workspace, prepared
+from conftest import REPO, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -330,31 +329,18 @@ def walk_report(report: Path, executable: str, screens: Path) -> Rendered:
 
 
 # -- fixtures ----------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def chromium_executable() -> str:
+@prepared("chromium", rank=0)
+def chromium_executable(workspace: Workspace) -> str:
     """Chromium from PATH; installed with apt-get when missing and running as root, else a skip."""
     found = browser.find_chromium()
     if found:
         return found
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or not shutil.which("apt-get"):
         pytest.skip("Chromium is not installed (apt-get install chromium, or set $CHROMIUM); not root, so not installed here")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    log = ""
-    for attempt in range(3):
-        if attempt:
-            time.sleep(5)
-        try:
-            update = subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True, text=True, timeout=300)
-            install = subprocess.run(
-                ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
-                env=env, capture_output=True, text=True, timeout=600,
-            )  # fmt: skip
-            log = update.stdout[-1000:] + update.stderr[-1000:] + install.stdout[-1000:] + install.stderr[-2000:]
-            if install.returncode == 0 and browser.find_chromium():
-                return browser.find_chromium()
-        except subprocess.TimeoutExpired as error:
-            log = f"apt-get timed out: {error}"
-    pytest.skip(f"Chromium is not installed and apt-get could not install it:\n{log}")
+    installed = workspace.run(["bash", str(REPO / "tests" / "apt_install.sh"), "chromium"], timeout=900)
+    if installed.returncode == 0 and browser.find_chromium():
+        return browser.find_chromium()
+    pytest.skip(f"Chromium is not installed and apt-get could not install it:\n{installed.stderr[-3000:]}")
 
 
 @pytest.fixture(scope="module")

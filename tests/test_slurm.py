@@ -1,8 +1,9 @@
 """`snakemake --profile slurm` against a real SLURM cluster on localhost.
 
-The session starts a single-node cluster (tests/slurm/start.sh: slurmctld, slurmd, munge, and
-slurmdbd on MariaDB so that sacct answers) and stops every daemon it started at the end, even on
-failure. One run of the small study (tests/small_study.yaml on config/quick.yaml: every rule,
+From the start of the session, in the background (tests/background.py), a single-node cluster
+is started (tests/slurm/start.sh: slurmctld, slurmd, munge, and slurmdbd on MariaDB so that sacct
+answers; every daemon it started is stopped when the session ends, even on failure), then one run
+of the small study (tests/small_study.yaml on config/quick.yaml: every rule,
 fewest jobs) and of a one-model study variant beside it (tests/slurm/variant.yaml: its jobs must
 get the requests and groups of the study's rules) goes through the slurm/ profile as a user types it
 (`snakemake --profile slurm`, partition and account from SBATCH_PARTITION / SBATCH_ACCOUNT),
@@ -20,13 +21,13 @@ import dataclasses
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from background import Workspace, prepared
 from conftest import REPO, SMALL_STUDY, copy_project
 from results_equality import assert_same_results, result_files
 
@@ -39,21 +40,24 @@ PARTITION, ACCOUNT = "debug", "ci"
 RUN_TIMEOUT = 900  # seconds for one snakemake run; the small study takes a few minutes here
 
 
-@pytest.fixture(scope="session")
-def slurm_cluster():
-    """A running localhost SLURM cluster; stops every daemon the session started, whatever happens."""
+@prepared("slurm", rank=0)
+def slurm_cluster(workspace: Workspace) -> str:
+    """A running localhost SLURM cluster (what tests/slurm/start.sh said); every daemon the
+    session started is stopped when it ends, whatever happens."""
     if os.geteuid() != 0:
         pytest.skip("the local SLURM cluster needs root (apt-get, daemons); CI runs as root")
     if shutil.which("apt-get") is None:
         pytest.skip("the local SLURM cluster needs Debian's apt-get")
-    try:
-        started = subprocess.run(["bash", str(SLURM_DIR / "start.sh")], capture_output=True, text=True, timeout=900)
-        if started.returncode != 0:
-            pytest.fail(f"tests/slurm/start.sh failed ({started.returncode}):\n{started.stderr[-6000:]}")
-        yield started.stderr
-    finally:
+
+    def stop():
         stopped = subprocess.run(["bash", str(SLURM_DIR / "stop.sh")], capture_output=True, text=True, timeout=300)
         sys.stderr.write(stopped.stderr)
+
+    workspace.at_end(stop)
+    started = workspace.run(["bash", str(SLURM_DIR / "start.sh")], timeout=900)
+    if started.returncode != 0:
+        pytest.fail(f"tests/slurm/start.sh failed ({started.returncode}):\n{started.stderr[-6000:]}")
+    return started.stderr
 
 
 @dataclasses.dataclass
@@ -122,47 +126,37 @@ def _sacct(since: str, run_id: str, fields: str) -> list[dict[str, str]]:
     return [dict(zip(names, line.split("|"))) for line in listing.stdout.splitlines()]
 
 
-@pytest.fixture(scope="session")
-def slurm_run(slurm_cluster, small_run, tmp_path_factory, workflow_mnist_root) -> SlurmRun:
-    """The small study through `--profile slurm`, one training job cancelled mid-run."""
-    # small_run (local, --cores 2) is requested first so that the two runs never share the cores.
-    project = copy_project(tmp_path_factory.mktemp("slurm"))
+@prepared("slurm", rank=3, needs=("slurm_cluster",))
+def slurm_run(workspace: Workspace) -> SlurmRun:
+    """The small study through `--profile slurm`, one training job cancelled mid-run. It runs
+    beside the other tests: most of its time is the plugin waiting between status checks."""
+    workspace.result("slurm_cluster")
+    project = copy_project(workspace.folder)
     shutil.copy2(SMALL_STUDY, project / SMALL_STUDY.name)
     shutil.copy2(VARIANT, project / VARIANT.name)
     args = ("--profile", "slurm", "--profile", str(TEST_PROFILE), "--configfile", "config/quick.yaml", SMALL_STUDY.name, VARIANT.name)
-    args += ("--config", f"mnist_root={workflow_mnist_root}", "--", "study", "variants")
+    args += ("--config", f"mnist_root={workspace.workflow_mnist}", "--", "study", "variants")
     log_path = project / "snakemake.log"
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 60))
     started = time.monotonic()
     cancelled = None
-    with open(log_path, "w") as log_file:
-        process = subprocess.Popen(
-            _snakemake_command(*args),
-            cwd=project,
-            env=_environment(project),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so that it can be killed as a whole
-        )
-        try:
-            # Cancel the first training job seen with a finished epoch (its resume.pt exists), so
-            # that the resubmitted job must resume mid-training and still match the local run.
-            while process.poll() is None:
-                if cancelled is None:
-                    log = log_path.read_text()
-                    match = re.search(r"SLURM run ID: (\S+)", log)
-                    submissions = _submissions(log)
-                    for job_id in _running_jobs(match.group(1)) if match else []:
-                        resume = _resume_file(project, submissions[job_id]) if job_id in submissions else None
-                        if resume is not None and resume.exists():
-                            subprocess.run(["scancel", job_id], check=True, timeout=30)
-                            cancelled = job_id
-                            break
-                time.sleep(0.25)
-        finally:
-            if process.poll() is None:  # the test itself failed: leave no snakemake behind
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=60)
+    with open(log_path, "w") as log_file, workspace.popen(
+        _snakemake_command(*args), cwd=project, env=_environment(project), stdout=log_file, stderr=subprocess.STDOUT
+    ) as process:
+        # Cancel the first training job seen with a finished epoch (its resume.pt exists), so
+        # that the resubmitted job must resume mid-training and still match the local run.
+        while process.poll() is None:
+            if cancelled is None and any(project.glob("results/models/*/p=*/seed=*/resume.pt")):
+                log = log_path.read_text()
+                match = re.search(r"SLURM run ID: (\S+)", log)
+                submissions = _submissions(log)
+                for job_id in _running_jobs(match.group(1)) if match else []:
+                    resume = _resume_file(project, submissions[job_id]) if job_id in submissions else None
+                    if resume is not None and resume.exists():
+                        subprocess.run(["scancel", job_id], check=True, timeout=30)
+                        cancelled = job_id
+                        break
+            time.sleep(0.25)
     seconds = time.monotonic() - started
     log = log_path.read_text()
     if process.returncode != 0:
@@ -170,7 +164,6 @@ def slurm_run(slurm_cluster, small_run, tmp_path_factory, workflow_mnist_root) -
     assert cancelled is not None, "no training job was seen between two epochs, to be cancelled"
     submissions = _submissions(log)
     run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
-    print(f"\nsmall study through SLURM: {seconds:.0f} s, {len(submissions)} sbatch submissions", file=sys.stderr)
     return SlurmRun(project, args, log, run_id, submissions, cancelled, submissions[cancelled].parent, seconds, since)
 
 

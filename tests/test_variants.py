@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, copy_project, snakemake
+from background import Workspace, prepared
+from conftest import REPO, copy_project, snakemake, snakemake_in_background
 
 from extreme_sparsity import comparison, variants
 
@@ -176,16 +177,16 @@ variants:
 """
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
+@prepared("workflows", rank=5)
+def smoke_run(workspace: Workspace):
     """Every cell and the whole-digit task as variants, one model each, on the tiny MNIST."""
     from conftest import write_tiny_mnist
 
-    mnist = write_tiny_mnist(tmp_path_factory.mktemp("tiny_mnist"))
-    project = copy_project(tmp_path_factory.mktemp("variants"))
+    mnist = write_tiny_mnist(workspace.folder / "tiny_mnist")
+    project = copy_project(workspace.folder / "project")
     (project / "smoke.yaml").write_text(SMOKE)
-    snakemake(project, "variants", "--cores", "2", "--configfile", "config/quick.yaml", "smoke.yaml",
-              "--config", f"mnist_root={mnist}", timeout=1800)
+    snakemake_in_background(workspace, project, "variants", "--cores", "2", "--configfile", "config/quick.yaml", "smoke.yaml",
+                            "--config", f"mnist_root={mnist}")
     return project
 
 

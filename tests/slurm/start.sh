@@ -27,33 +27,9 @@ DBPASS=slurmtests
 [ "$(id -u)" = 0 ] || fail "must run as root"
 HOST=$(hostname -s)
 
-# 1. Packages. policy-rc.d keeps the maintainer scripts from starting daemons (no init system).
+# 1. Packages (tests/apt_install.sh: only the missing ones, daemons not started by apt).
 PACKAGES=(munge slurmctld slurmd slurm-client slurmdbd mariadb-server)
-missing=()
-for package in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
-done
-if ((${#missing[@]})); then
-  say "apt-get install ${missing[*]}"
-  policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-    policy=1
-  fi
-  installed=0
-  for attempt in 1 2 3; do
-    if DEBIAN_FRONTEND=noninteractive apt-get update -q >/tmp/tests-slurm-apt.log 2>&1 &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
-        >>/tmp/tests-slurm-apt.log 2>&1; then
-      installed=1
-      break
-    fi
-    say "apt-get attempt $attempt failed (/tmp/tests-slurm-apt.log)"
-    sleep 5
-  done
-  ((policy)) && rm -f /usr/sbin/policy-rc.d
-  ((installed)) || { tail -n 20 /tmp/tests-slurm-apt.log >&2; fail "could not install ${missing[*]}"; }
-fi
+bash "$HERE/../apt_install.sh" "${PACKAGES[@]}" || fail "could not install ${PACKAGES[*]}"
 
 # 2. Host name, directories, munge key.
 getent hosts "$HOST" >/dev/null || printf '127.0.0.1\t%s\n' "$HOST" >>/etc/hosts
