@@ -1,4 +1,6 @@
-"""Shared fixtures: the MNIST folder the tests use and a copy of the project to run workflows in."""
+"""Shared fixtures: the MNIST folders the tests use, a copy of the project to run workflows in, the
+workflow runs that tests share, and the order of the tests with those runs made in the background
+(tests/background.py)."""
 
 from __future__ import annotations
 
