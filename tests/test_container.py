@@ -11,8 +11,8 @@ the pinned versions of requirements.txt.
 
 The image stays in Podman's store under a tag that hashes its recipe, so later sessions on the
 same machine reuse it. The first build on a fresh machine takes about 4 minutes (apt packages,
-base image, about 4 GB of wheels); conftest starts it in the background as soon as the session
-knows it will run this test (tests/background.py), so that it overlaps the tests before it.
+base image, about 4 GB of wheels); the `image` preparation below makes it in the background from
+the start of the session (tests/background.py), so that it overlaps the tests before it.
 """
 
 from __future__ import annotations
