@@ -14,7 +14,7 @@ rank of the last preparation they need), so that the tests of one workflow run g
 next run is made.
 
     @prepared("workflows", rank=2)
-    def quick_run(workspace: Workspace):
+    def small_run(workspace: Workspace):
         '''The fixture's docstring.'''
         ...
 """

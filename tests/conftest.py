@@ -53,11 +53,11 @@ def mnist_root(tmp_path_factory) -> Path:
 
 
 def write_workflow_mnist(root: Path) -> Path:
-    """The synthetic digits that the end-to-end workflow runs train on (quick config, small study,
-    SLURM, container, faults): what they prove is about jobs, files and where jobs run, not about
-    the science, and on real MNIST each of their jobs trains and measures for seconds. 10,000
-    images are left to train on, so that an epoch still lasts long enough (about half a second on
-    2 cores) for a test to stop a job between two epochs."""
+    """The synthetic digits that the end-to-end workflow runs train on (the small study locally,
+    through SLURM and in the image, the faults): what they prove is about jobs, files and where
+    jobs run, not about the science, and on real MNIST each of their jobs trains and measures for
+    seconds. 10,000 images are left to train on, so that an epoch still lasts long enough (about
+    half a second on 2 cores) for a test to stop a job between two epochs."""
     return write_tiny_mnist(root, n_train=16000, n_test=1000)
 
 
@@ -177,21 +177,14 @@ def small_splits(paired_dataset_file):
     return train.subset(slice(0, 3000)), validation.subset(slice(0, 1000)), test.subset(slice(0, 1000))
 
 
-@prepared("workflows", rank=2)
-def quick_run(workspace: Workspace):
-    """The quick config run once, locally with 2 cores, in a copy of the project: (project, args, result)."""
-    project = copy_project(workspace.folder)
-    args = ("--cores", "2", "--configfile", "config/quick.yaml", "--config", f"mnist_root={workspace.workflow_mnist}")
-    return project, args, snakemake_in_background(workspace, project, *args)
-
-
 SMALL_STUDY = REPO / "tests" / "small_study.yaml"
 
 
-@prepared("workflows", rank=3)
+@prepared("workflows", rank=2)
 def small_run(workspace: Workspace):
     """tests/small_study.yaml (every rule, fewest jobs) run once locally with 2 cores: (project,
-    args, result); the SLURM and container tests compare their runs of it with this one."""
+    args, result). The end-to-end tests of the workflow, the staleness rows and the report read
+    it; the SLURM and container tests compare their runs of it with this one."""
     project = copy_project(workspace.folder)
     shutil.copy2(SMALL_STUDY, project / "small_study.yaml")
     args = ("--cores", "2", "--configfile", "config/quick.yaml", "small_study.yaml", "--config", f"mnist_root={workspace.workflow_mnist}")

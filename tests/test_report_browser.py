@@ -1,5 +1,6 @@
-"""The HTML report as a reader sees it: `snakemake --report` of the quick run, opened in headless
-Chromium (tests/browser.py, the DevTools protocol over a pipe) and checked on the rendered page.
+"""The HTML report as a reader sees it: `snakemake --report` of the small study's run, opened in
+headless Chromium (tests/browser.py, the DevTools protocol over a pipe) and checked on the
+rendered page.
 
 One browser session walks the report like a reader: the front page, then every category of the
 results menu (and its subcategories), every result listed there, opening each one with its eye
@@ -20,6 +21,7 @@ Screenshots are kept in pytest's temporary folder (the failure messages name the
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import shutil
@@ -89,7 +91,8 @@ def expected_results(project: Path, args: tuple[str, ...]) -> dict[str, tuple[st
 
 
 def merged_config(project: Path, args: tuple[str, ...]) -> dict:
-    """config/config.yaml updated (recursively) by the --configfile of ``args``, as snakemake does."""
+    """config/config.yaml updated (recursively) by each --configfile of ``args`` in turn, as
+    snakemake does."""
 
     def update(base: dict, new: dict) -> dict:
         for key, value in new.items():
@@ -101,7 +104,8 @@ def merged_config(project: Path, args: tuple[str, ...]) -> dict:
 
     config = yaml.safe_load((project / "config" / "config.yaml").read_text())
     if "--configfile" in args:
-        update(config, yaml.safe_load((project / args[args.index("--configfile") + 1]).read_text()))
+        for name in itertools.takewhile(lambda arg: not arg.startswith("-"), args[args.index("--configfile") + 1 :]):
+            update(config, yaml.safe_load((project / name).read_text()))
     return config
 
 
@@ -344,9 +348,9 @@ def chromium_executable(workspace: Workspace) -> str:
 
 
 @pytest.fixture(scope="module")
-def report_in_browser(quick_run, chromium_executable, tmp_path_factory):
-    """(what the browser saw, the results expected, the run's config, the project) for the quick run."""
-    project, args, _ = quick_run
+def report_in_browser(small_run, chromium_executable, tmp_path_factory):
+    """(what the browser saw, the results expected, the run's config, the project) for the small study's run."""
+    project, args, _ = small_run
     folder = tmp_path_factory.mktemp("report")
     report = folder / "report.html"
     snakemake(project, *args, "--report", str(report), timeout=300)
@@ -358,7 +362,7 @@ def report_in_browser(quick_run, chromium_executable, tmp_path_factory):
 # -- tests -------------------------------------------------------------------------------------
 def test_every_result_is_listed_in_its_category(report_in_browser):
     seen, expected, _, _ = report_in_browser
-    assert expected, "the quick run's DAG has no report() outputs"
+    assert expected, "the small study's DAG has no report() outputs"
     categories = {category for category, _ in expected.values() if category}
     assert sorted(seen.menu_categories) == sorted(categories), f"menu: {seen.menu_categories}"
     missing = sorted(set(expected) - set(seen.listed))
@@ -372,7 +376,7 @@ def test_every_result_is_listed_in_its_category(report_in_browser):
 def test_every_figure_renders_visibly_and_is_not_blank(report_in_browser):
     seen, expected, _, project = report_in_browser
     images = sorted(path for path in expected if path.lower().endswith(IMAGE_SUFFIXES))
-    assert images, "no figure in the quick run's report"
+    assert images, "no figure in the small study's report"
     problems = []
     for path in images:
         entry = seen.opened.get(path)
@@ -418,7 +422,8 @@ def test_front_page_describes_this_run(report_in_browser):
     text = " ".join(seen.front_text.split())
     n_p, n_seeds = len(settings.sparsities(config)), len(settings.seeds(config))
     n_models = n_p * n_seeds * len(config["architectures"])
-    for phrase in (f"{n_p} sparsities", f"{n_seeds} seeds", f"{n_models} models", f"N = {config['model']['n_hidden']}"):
+    seeds = f"{n_seeds} seed" if n_seeds == 1 else f"{n_seeds} seeds"
+    for phrase in (f"{n_p} sparsities", seeds, f"{n_models} models", f"N = {config['model']['n_hidden']}"):
         assert phrase in text, f"front page does not say {phrase!r}: {text}"
     leftovers = [mark for mark in TEMPLATE_LEFTOVERS if mark in text]
     assert not leftovers, f"template text on the front page: {leftovers}: {text}"
@@ -441,10 +446,12 @@ def test_front_page_shows_the_specialization_table_with_a_row_per_p(report_in_br
     assert header[:2] == ["p", "Q"] and len(header) == 2 + len(config["metrics"]), header
     ps = [float(p) for p in settings.sparsities(config)]
     assert [float(row[0]) for row in rows] == pytest.approx(ps, rel=1e-4)
+    # mean ± sd over seeds; the mean alone for one seed
+    value = r"-?\d+\.\d\d" + (r" ± \d+\.\d\d" if len(settings.seeds(config)) > 1 else "")
     for row in rows:
         assert len(row) == len(header)
         for cell in row[2:]:
-            assert re.fullmatch(r"-?\d+\.\d\d ± \d+\.\d\d", cell), f"cell {cell!r} in {row}"
+            assert re.fullmatch(value, cell), f"cell {cell!r} in {row}"
     box = visible_part(seen.front_table_box)
     assert box[2] > 200 and box[3] > 30 * len(seen.front_table), f"table box {seen.front_table_box}"
     std, share = seen.front_table_variation

@@ -1,4 +1,4 @@
-"""Deep-R's invariants on the checkpoints the workflow really trained (the quick run), for both
+"""Deep-R's invariants on the checkpoints the workflow really trained (the small study), for both
 directions, against what can be derived independently of training: the initial network rebuilt
 from the seed (its signs and its first active set) and the active set the checkpoint records.
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 def checkpoints(project: Path) -> list[Path]:
     found = sorted((project / "results" / "models").glob("*/p=*/seed=*/model.pt"))
-    assert found, "the quick run trained no model"
+    assert found, "the small study trained no model"
     return found
 
 
@@ -38,9 +38,9 @@ def as_set(pairs: torch.Tensor) -> set[tuple[int, int]]:
     return {tuple(pair) for pair in pairs.tolist()}
 
 
-def test_every_trained_model_keeps_k_signed_connections_per_direction(quick_run):
+def test_every_trained_model_keeps_k_signed_connections_per_direction(small_run):
     rewired_models = 0
-    for path in checkpoints(quick_run[0]):
+    for path in checkpoints(small_run[0]):
         seed = int(path.parent.name.removeprefix("seed="))
         model, saved = checkpoint.load_model(path)
         start = initial_network(saved, seed)
