@@ -78,6 +78,8 @@ write_config() {
   say "wrote $2"
 }
 slurm_changed=0 dbd_changed=0
+# A slurm.conf written where there was none is recorded, and stop.sh removes it again.
+[ -e /etc/slurm/slurm.conf ] || touch "$STARTED_DIR/slurm.conf"
 write_config "$HERE/slurm.conf.in" /etc/slurm/slurm.conf root:root 0644 && slurm_changed=1
 write_config "$HERE/slurmdbd.conf.in" /etc/slurm/slurmdbd.conf slurm:slurm 0600 && dbd_changed=1
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stop the localhost SLURM cluster of tests/slurm/start.sh: cancel every job, then stop the
-# daemons that start.sh started (recorded in /run/slurm/started-by-tests/), newest first, by pid.
+# daemons that start.sh started (recorded in /run/slurm/started-by-tests/), newest first, by pid,
+# and remove the slurm.conf it wrote where there was none.
 #   stop.sh         only the daemons start.sh started; leaves a cluster somebody else runs alone
 #   stop.sh --all   every daemon of the cluster, whoever started it
 #   stop.sh --purge like --all, and also wipes SLURM state, logs and the accounting database
@@ -42,6 +43,13 @@ if ours mariadbd; then
   halt mariadbd
 fi
 ours munged && halt munged
+# Without a controller, SLURM's commands wait about 10 s for one while a slurm.conf names it; the
+# SLURM executor plugin runs `scontrol show config` when snakemake loads it, so every snakemake
+# command would wait too. Without the file they fail at once.
+if [ -e "$STARTED_DIR/slurm.conf" ] && ! running slurmctld >/dev/null; then
+  rm -f /etc/slurm/slurm.conf "$STARTED_DIR/slurm.conf"
+  say "removed /etc/slurm/slurm.conf (start.sh wrote it)"
+fi
 if ((PURGE)); then
   say "wiping /var/spool/slurmctld, /var/spool/slurmd, $LOG_DIR"
   rm -rf /var/spool/slurmctld/* /var/spool/slurmd/* "${LOG_DIR:?}"/*
