@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from pathlib import Path
 from typing import Iterator
 
@@ -89,6 +90,17 @@ def selection_note(frame: pd.DataFrame) -> str:
     metrics = sorted(set(models.loc[~selected, "metric"]))
     k = models[selected & models["metric"].isin(metrics)].groupby(["metric", "p"])["seed"].nunique().max()
     return f"x: not among the best {k} models of each p by validation accuracy, left out of the means ({', '.join(metrics)})"
+
+
+def notes_title(fig: plt.Figure, notes: list[str]) -> None:
+    """The figure's notes (empty ones left out) as its small title, each wrapped to the figure's width."""
+    lines = [note for note in notes if note]
+    title = fig.suptitle("\n".join(lines), fontsize="small")
+    width = title.get_window_extent(fig.canvas.get_renderer()).width
+    available = 0.95 * fig.bbox.width
+    if lines and width > available:
+        characters = int(max(len(line) for line in lines) * available / width)
+        title.set_text("\n".join(textwrap.fill(line, characters) for line in lines))
 
 
 def save(fig: plt.Figure, png: str | Path, pdf: str | Path, dpi: int) -> None:

@@ -34,5 +34,5 @@ with jobs.job(snakemake.log[0]):
             ax.set_xscale("log")
             ax.set_xlabel(plotting.P_LABEL_SHORT)
         accuracy.legend(frameon=False, fontsize="small")
-        fig.suptitle(plotting.poor_model_note(kept, exclude), fontsize="small")
+        plotting.notes_title(fig, [plotting.poor_model_note(kept, exclude)])
         plotting.save(fig, snakemake.output.png, snakemake.output.pdf, params["dpi"])

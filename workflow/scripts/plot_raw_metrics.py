@@ -57,5 +57,5 @@ with jobs.job(snakemake.log[0]):
         accuracy.legend(frameon=False, fontsize="small")
         panels[0].legend(frameon=False, fontsize="small")
         notes = [plotting.poor_model_note(table, exclude), plotting.selection_note(table)]
-        fig.suptitle("\n".join(filter(None, notes)), fontsize="small")
+        plotting.notes_title(fig, notes)
         plotting.save(fig, snakemake.output.png, snakemake.output.pdf, params["dpi"])

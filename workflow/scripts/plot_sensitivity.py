@@ -56,5 +56,5 @@ with jobs.job(snakemake.log[0]):
         axes[0, 0].legend(frameon=False, fontsize="small")
         n_seeds = int(curves["n_seeds"].max())
         seeds = f"{n_seeds} seed{'' if n_seeds == 1 else 's'}"
-        fig.suptitle(f"Sensitivity of the trainable metrics to their own choices (means over {seeds})", fontsize="small")
+        plotting.notes_title(fig, [f"Sensitivity of the trainable metrics to their own choices (means over {seeds})"])
         plotting.save(fig, snakemake.output.png, snakemake.output.pdf, params["dpi"])

@@ -32,5 +32,5 @@ with jobs.job(snakemake.log[0]):
                 ax.set_xlabel(plotting.P_LABEL if x == "p" else plotting.Q_LABEL)
         axes[0, 0].legend(frameon=False)
         notes = [plotting.poor_model_note(table, exclude), plotting.selection_note(table)]
-        fig.suptitle("\n".join(filter(None, notes)), fontsize="small")
+        plotting.notes_title(fig, notes)
         plotting.save(fig, snakemake.output.png, snakemake.output.pdf, params["dpi"])

@@ -35,5 +35,5 @@ with jobs.job(snakemake.log[0]):
             ax.set_xlabel("time step t (states h_t)")
             ax.set_xticks(sorted(table["t"].unique()))
         axes[0, 1].legend(frameon=False, fontsize="x-small", ncol=2)
-        fig.suptitle(plotting.poor_model_note(table, exclude), fontsize="small")
+        plotting.notes_title(fig, [plotting.poor_model_note(table, exclude)])
         plotting.save(fig, snakemake.output.png, snakemake.output.pdf, style["dpi"])

@@ -31,7 +31,7 @@ with jobs.job(snakemake.log[0]):
         for ax in axes[-1]:
             ax.set_xlabel(plotting.P_LABEL_SHORT)
         axes[0, 0].legend(frameon=False, fontsize="small")
-        fig.suptitle(plotting.poor_model_note(training, False), fontsize="small")
+        plotting.notes_title(fig, [plotting.poor_model_note(training, False)])
         plotting.save(fig, snakemake.output.specialization, snakemake.output.specialization_pdf, style["dpi"])
 
     style = params.accuracy_style
