@@ -44,6 +44,21 @@ def test_list_schedule_by_hand():
     assert length == 7.0 and [j.jobid for j in chain] == [0, 3]
 
 
+def test_snakemakes_own_share_of_the_cores_slows_every_job():
+    """Snakemake's process taking 0.5 of a core beside 2 busy cores leaves each job 2 / 2.5 of a
+    core: the by-hand schedule above (7 s) takes 7 x 1.25 = 8.75 s; on 64 cores the same share costs
+    each job 1/128 more; with no share the job times are the measured ones."""
+    jobs = [job(0), job(1), job(2, parents=[1]), job(3, parents=[0, 2])]
+    seconds = {0: 4.0, 1: 1.0, 2: 2.0, 3: 3.0}
+    assert schedule.slowed(seconds, 2, 0.5) == {0: 5.0, 1: 1.25, 2: 2.5, 3: 3.75}
+    assert schedule.slowed(seconds, 64, 0.5)[0] == pytest.approx(4.0 * (1 + 0.5 / 64))
+    assert schedule.slowed(seconds, 2, 0.0) == seconds
+    assert schedule.simulate(jobs, schedule.slowed(seconds, 2, 0.5), cores=2).wall == 8.75
+    in_minutes = {jobid: 60 * value for jobid, value in seconds.items()}  # the table prints minutes
+    assert schedule.table(jobs, in_minutes, [2], scheduler_share=0.5)[2].split()[:2] == ["2", "8.8"]
+    assert schedule.table(jobs, in_minutes, [2])[2].split()[:2] == ["2", "7.0"]
+
+
 def test_priority_puts_the_long_chain_first():
     """2 cores, a chain x (5 s) -> y (5 s) and four 1-s jobs: the chain first ends at 10 s (the
     short jobs run beside x); the short jobs first delay x to 2 s and the end to 12 s."""

@@ -95,7 +95,8 @@ def timed(function, *args) -> tuple[object, float]:
 
 
 # What a training job does before its first step: the imports of snakemake's script preamble and
-# of workflow/scripts/train_model.py, the data set and (for a metric job) a checkpoint.
+# of workflow/scripts/train_model.py, the data set, (for a metric job) a checkpoint, and its first
+# torch optimizer, whose methods import torch._dynamo on first use (torch.optim keeps compilers out).
 JOB_START = textwrap.dedent(
     """
     import sys, time
@@ -112,7 +113,9 @@ JOB_START = textwrap.dedent(
     loaded = time.perf_counter()
     checkpoint.load_model(sys.argv[2])
     done = time.perf_counter()
-    print(imported - start, loaded - imported, done - loaded)
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    optimizer = time.perf_counter()
+    print(imported - start, loaded - imported, done - loaded, optimizer - done)
     """
 )
 BARE_TORCH = "import torch"
@@ -145,7 +148,8 @@ def _interpreters(code: str, arguments: list[str], together: int) -> tuple[float
 
 
 def job_start_up(dataset_path: Path, checkpoint_path: Path, together: int = 1, repeats: int = 5) -> dict:
-    """Median wall time of a job's start (:data:`JOB_START`) and of a bare ``import torch``, measured
+    """Median wall time of a job's start (:data:`JOB_START`, less its first optimizer, which only
+    the jobs that train something pay: ``optimizer``) and of a bare ``import torch``, measured
     alternately so that both see the same machine; with ``together``, that many start at once."""
     jobs, bare, parts = [], [], []
     for _ in range(repeats):
@@ -154,8 +158,11 @@ def job_start_up(dataset_path: Path, checkpoint_path: Path, together: int = 1, r
         parts.append([float(value) for value in outputs[0].split()])
         bare.append(_interpreters(BARE_TORCH, [], together)[0])
     job, torch_only = statistics.median(jobs), statistics.median(bare)
-    imports, data, checkpoint = (statistics.median(part[i] for part in parts) for i in range(3))
-    return {"job": job, "bare": torch_only, "imports": imports, "dataset": data, "checkpoint": checkpoint}
+    imports, data, checkpoint, optimizer = (statistics.median(part[i] for part in parts) for i in range(4))
+    return {
+        "job": job - optimizer, "bare": torch_only, "imports": imports, "dataset": data, "checkpoint": checkpoint,
+        "optimizer": optimizer,
+    }
 
 
 def peak_memory_of_training(dataset_path: Path, threads: int, config_path: Path) -> float:
@@ -261,6 +268,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, default=Path("config/config.yaml"), help="the study whose cost is modelled")
     parser.add_argument("--results", type=Path, default=Path("results"), help="a finished run's results (epochs trained)")
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="cores of the machine the study runs on")
+    parser.add_argument(
+        "--scheduler-share", type=float, default=0.3,
+        help="cores that snakemake's own process takes while the study runs (0.29 measured on 2 Intel Xeon cores)",
+    )
     args = parser.parse_args(argv)
     if not args.config.is_file():
         parser.error(f"{args.config} not found: run from the repository root, or pass --config")
@@ -341,7 +352,8 @@ def main(argv: list[str] | None = None) -> None:
         say(
             f"job start-up: {start_up['job']:.2f} s against {start_up['bare']:.2f} s for a bare `python -c \"import torch\"` "
             f"measured alternately = {start_up['job'] / start_up['bare']:.2f}x (imports {start_up['imports']:.2f}, "
-            f"dataset {start_up['dataset']:.3f}, checkpoint {start_up['checkpoint']:.3f})"
+            f"dataset {start_up['dataset']:.3f}, checkpoint {start_up['checkpoint']:.3f}); "
+            f"a job that trains something pays {start_up['optimizer']:.2f} s more for its first torch optimizer"
         )
         if (os.cpu_count() or 1) >= 2:
             pair = job_start_up(data_path, checkpoint_path, together=2, repeats=3)
@@ -358,12 +370,13 @@ def main(argv: list[str] | None = None) -> None:
         total = sum(parts.values())
         floor = cost_model.floor_seconds(total, args.cores, peak)
         start = start_up["job"]
+        trains = start + start_up["optimizer"]  # a job that trains weights, masks or readouts
         per_job = {
-            "weight_mask_metric": start + mask_job,
-            "bottleneck_metric": start + bottleneck_job,
+            "weight_mask_metric": trains + mask_job,
+            "bottleneck_metric": trains + bottleneck_job,
             "correlation_metric": start + correlation_job,
-            "mask_sweep": start + sweep_job,
-            "time_course_metric": start + bottleneck_job * config["model"]["n_steps"],
+            "mask_sweep": trains + sweep_job,
+            "time_course_metric": trains + bottleneck_job * config["model"]["n_steps"],
             "other": start,
         }
         say(
@@ -378,10 +391,14 @@ def main(argv: list[str] | None = None) -> None:
         jobs = study_dry_run(args.config, args.mnist_root)
         seconds = schedule.modelled_seconds(
             jobs, set(per_job) | {"train_model"}, per_job,
-            lambda job: start + by_model[(job.wildcards["architecture"], job.wildcards["p"])] * per_epoch[job.wildcards["architecture"]],
+            lambda job: trains + by_model[(job.wildcards["architecture"], job.wildcards["p"])] * per_epoch[job.wildcards["architecture"]],
         )
-        say(f"simulated schedule of {args.config} (snakemake's priorities; job seconds as above):")
-        for line in schedule.table(jobs, seconds, [2, 8, 16, 64], lambda cores: cost_model.floor_seconds(total, cores, peak)):
+        say(
+            f"simulated schedule of {args.config} (snakemake's priorities; job seconds as above, each job slowed by "
+            f"snakemake's own process taking {args.scheduler_share:g} of a core):"
+        )
+        floor_of = lambda cores: cost_model.floor_seconds(total, cores, peak)  # noqa: E731
+        for line in schedule.table(jobs, seconds, [2, 8, 16, 64], floor_of, scheduler_share=args.scheduler_share):
             say("  " + line)
 
         cells = []

@@ -188,20 +188,31 @@ def modelled_seconds(
     return seconds
 
 
+def slowed(seconds: Mapping[int, float], cores: int, scheduler_share: float) -> dict[int, float]:
+    """Job times on ``cores`` busy cores of which snakemake's own process takes ``scheduler_share``
+    of one: each job gets cores / (cores + share) of a core."""
+    factor = 1.0 + scheduler_share / cores
+    return {jobid: value * factor for jobid, value in seconds.items()}
+
+
 def table(
-    jobs: list[Job], seconds: Mapping[int, float], cores: list[int], floor: Callable[[int], float] | None = None
+    jobs: list[Job], seconds: Mapping[int, float], cores: list[int], floor: Callable[[int], float] | None = None,
+    scheduler_share: float = 0.0,
 ) -> list[str]:
     """The lines printed: per number of cores the simulated wall time, perfect packing (the
     job-seconds over the cores, or the critical path if longer), the busy share and, given
-    ``floor(cores)``, the compute floor; then the critical path."""
+    ``floor(cores)``, the compute floor; then the critical path. With ``scheduler_share``, job
+    times measured outside a run are slowed by snakemake's own process (:func:`slowed`)."""
     total = sum(seconds.values())
     length, chain = critical_path(jobs, seconds)
     lines = [f"{len(jobs)} jobs, {total:,.0f} job-seconds; critical path {length:,.0f} s"]
     header = f"{'cores':>6} {'wall':>10} {'packing':>10} {'busy':>6}"
     lines.append(header + (f" {'floor':>10} {'wall/floor':>11}" if floor else ""))
     for count in cores:
-        run = simulate(jobs, seconds, count)
-        row = f"{count:>6} {run.wall / 60:>8.1f} m {max(total / count, length) / 60:>8.1f} m {run.utilisation:>6.0%}"
+        in_run = slowed(seconds, count, scheduler_share)
+        run = simulate(jobs, in_run, count)
+        packing = max(sum(in_run.values()) / count, critical_path(jobs, in_run)[0])
+        row = f"{count:>6} {run.wall / 60:>8.1f} m {packing / 60:>8.1f} m {run.utilisation:>6.0%}"
         if floor:
             row += f" {floor(count) / 60:>8.1f} m {run.wall / floor(count):>11.1f}"
         lines.append(row)
