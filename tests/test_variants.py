@@ -53,6 +53,30 @@ def test_variants_do_not_nest():
         variants.variant_configs(with_variants({"a": {"variants": {"studies": {}}}}))
 
 
+def test_variants_of_the_same_data_share_the_first_ones_data_set():
+    """The data set depends on mnist_root, data and task only: a cell or training change shares it,
+    another task, split or MNIST folder does not; the first variant of each data set prepares it."""
+    configs = variants.variant_configs(with_variants({
+        "paper": None,
+        "lstm": {"model": {"cell": "lstm"}, "training": {"batch_size": 64}},
+        "digit": {"task": {"bits": "digit"}},
+        "digit_lstm": {"task": {"bits": "digit"}, "model": {"cell": "lstm"}},
+        "elsewhere": {"mnist_root": "other"},
+        "fewer_validation": {"data": {"validation_images": 3000}},
+    }))
+    assert variants.shared_data(configs) == {"lstm": "paper", "digit_lstm": "digit"}
+    assert variants.DATA_KEYS == ("mnist_root", "data", "task")
+
+
+def test_result_sources_name_the_model_source_for_copies_and_the_data_source_for_the_data_set():
+    copied = {"b": ["train_model", "correlation_metric"]}
+    sources = variants.result_sources(copied, {"b": "a"}, {"b": "a", "c": "a"})
+    assert sources == [
+        ("b", "train_model", "a"), ("b", "correlation_metric", "a"), ("b", "prepare_dataset", "a"),
+        ("c", "prepare_dataset", "a"),
+    ]
+
+
 def test_comparisons_default_to_all_variants_and_refuse_unknown_names():
     assert variants.comparisons(with_variants({"a": {}, "b": {}})) == {"all": ["a", "b"]}
     assert variants.comparisons(with_variants({})) == {}
@@ -177,6 +201,9 @@ variants:
 """
 
 
+VARIANTS = {"rnn": "rnn", "leaky": "leaky", "lstm": "lstm", "gru": "gru", "digit": "rnn"}  # the smoke run's, by cell
+
+
 @prepared("workflows", rank=5)
 def smoke_run(workspace: Workspace):
     """Every cell and the whole-digit task as variants, one model each, on the tiny MNIST."""
@@ -192,10 +219,11 @@ def smoke_run(workspace: Workspace):
 
 @pytest.mark.slow
 def test_every_cell_runs_the_whole_study_as_a_variant(smoke_run):
-    """A quick-config smoke run per cell: checkpoints of that cell, every metric, each variant's claims."""
+    """A quick-config smoke run per cell: checkpoints of that cell, every metric, each variant's claims;
+    one data set per distinct data settings, linked by the variants that share it."""
     from extreme_sparsity.plumbing.checkpoint import load_model
 
-    for variant, cell in (("rnn", "rnn"), ("leaky", "leaky"), ("lstm", "lstm"), ("gru", "gru"), ("digit", "rnn")):
+    for variant, cell in VARIANTS.items():
         results = smoke_run / "results" / "variants" / variant
         for architecture in ("plain", "bottleneck"):
             model, saved = load_model(results / "models" / architecture / "p=0.01" / "seed=0" / "model.pt")
@@ -208,6 +236,10 @@ def test_every_cell_runs_the_whole_study_as_a_variant(smoke_run):
         assert (results / "figures" / "time_course.png").is_file() == (variant in ("rnn", "gru"))
         assert not (results / "mask_sweep").exists()  # fixed q: no calibration sweeps
     assert not (smoke_run / "results" / "models").exists()  # the paper study itself did not run
+    data = {variant: smoke_run / "results" / "variants" / variant / "data" / "paired_mnist.h5" for variant in VARIANTS}
+    assert not data["rnn"].is_symlink() and not data["digit"].is_symlink()  # the first of each data set prepares it
+    for variant in ("leaky", "lstm", "gru"):  # the same data settings as rnn: a link to its file
+        assert data[variant].is_symlink() and data[variant].resolve() == data["rnn"].resolve()
 
 
 @pytest.mark.slow

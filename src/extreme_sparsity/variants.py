@@ -15,6 +15,8 @@ NO_VARIANTS = {"common": {}, "studies": {}, "comparisons": {}, "shared_models": 
 TRAINING_KEYS = (
     "mnist_root", "data", "task", "model", "training", "deep_r", "device", "sparsity", "n_seeds", "architectures",
 )
+# What the paired-digit data set depends on: variants that agree on these read one file.
+DATA_KEYS = ("mnist_root", "data", "task")
 # The config sections each per-model metric job depends on beyond its model: a variant that reuses
 # another's models copies that rule's results too where these sections agree.
 METRIC_RULE_SECTIONS = {
@@ -111,6 +113,30 @@ def copied_rules(configs: dict[str, dict], shared: dict[str, str]) -> dict[str, 
         ]
         for name, source in shared.items()
     }
+
+
+def shared_data(configs: dict[str, dict]) -> dict[str, str]:
+    """Variant -> the earlier variant whose data set it links instead of preparing its own: the
+    first with the same DATA_KEYS. Each distinct data set is prepared once, whatever reads it."""
+    preparing: list[str] = []
+    shared = {}
+    for name, config in configs.items():
+        same = [other for other in preparing if all(configs[other][key] == config[key] for key in DATA_KEYS)]
+        if same:
+            shared[name] = same[0]
+        else:
+            preparing.append(name)
+    return shared
+
+
+def result_sources(
+    copied: dict[str, list[str]], models_from: dict[str, str], data_from: dict[str, str],
+) -> list[tuple[str, str, str]]:
+    """(variant, rule, source variant) for every rule whose results a variant takes from another:
+    the rules of :func:`copied_rules` from the variant whose models it reuses, ``prepare_dataset``
+    from the variant of :func:`shared_data`."""
+    sources = [(name, rule, models_from[name]) for name, rules in copied.items() for rule in rules]
+    return sources + [(name, "prepare_dataset", source) for name, source in data_from.items()]
 
 
 def computing(copied: dict[str, list[str]], rule: str) -> list[str]:

@@ -6,7 +6,7 @@ rule bottleneck_budgets:
     """The bottleneck metric of one model after each retraining budget (epochs)."""
     input:
         model=trained_model_of("bottleneck"),
-        dataset=rules.prepare_dataset.output[0],
+        dataset=PAIRED_DATASET,
         code=code_of("bottleneck_budgets.py"),
     output:
         BOTTLENECK_BUDGET_TABLE,

@@ -9,7 +9,7 @@ rule time_course_metric:
         model=lambda wildcards: trained_model(
             architecture_of(wildcards.metric), wildcards.p, wildcards.seed
         ),
-        dataset=rules.prepare_dataset.output[0],
+        dataset=PAIRED_DATASET,
         code=code_of("time_course_metric.py"),
     output:
         TIME_COURSE_TABLE,

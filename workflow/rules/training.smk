@@ -1,7 +1,7 @@
 rule train_model:
     """Train one global model (architecture, p, seed) on the parity task; resumable per epoch."""
     input:
-        dataset=rules.prepare_dataset.output[0],
+        dataset=PAIRED_DATASET,
         code=code_of("train_model.py"),
     output:
         model=TRAINED_MODEL,
