@@ -41,7 +41,7 @@ for variant_name, variant_config in VARIANT_CONFIGS.items():
 
 
 # Each distinct data set is prepared by the first variant that reads it; the others link that file
-# (study_variants.shared_data), which saves a job and a second copy on disk (0.4 GB at paper scale).
+# (study_variants.shared_data): one preparation and one copy on disk (0.4 GB at paper scale) each.
 for variant_name in [name for name in VARIANT_CONFIGS if name not in SHARED_DATA]:
     variant_rules = f"{variant_name}_*"
 
