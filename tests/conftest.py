@@ -119,10 +119,17 @@ def no_process_kills_outside_the_slow_tier(request, monkeypatch):
     monkeypatch.setattr(os, "killpg", refusing(os.killpg))
 
 
+def workflow_environment(project: Path) -> dict[str, str]:
+    """The environment of a snakemake run in ``project``: the project's src/ imported, and HDF5's
+    file locking as a user's jobs have it (only this process turns it off, below)."""
+    env = {name: value for name, value in os.environ.items() if name != "HDF5_USE_FILE_LOCKING"}
+    env.update(PYTHONPATH=str(project / "src"), PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
 def _snakemake_command(project: Path, args: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment of snakemake in ``project``, importing the project's src/."""
-    env = dict(os.environ, PYTHONPATH=str(project / "src"), PYTHONDONTWRITEBYTECODE="1")
-    return [sys.executable, "-m", "snakemake", *args], env
+    """The command line and environment of snakemake in ``project``."""
+    return [sys.executable, "-m", "snakemake", *args], workflow_environment(project)
 
 
 def _checked(result: subprocess.CompletedProcess, args: tuple[str, ...]) -> subprocess.CompletedProcess:
@@ -212,7 +219,8 @@ def preparations(request, tmp_path_factory):
         torch.set_num_threads(1)
         # A process the background forks holds, until it execs, a copy of every file descriptor
         # of this one: HDF5's lock on a file a test has just written can then still be held when
-        # the test opens it again. No test relies on HDF5's locks (snakemake keeps one writer).
+        # the test opens it again. No test relies on HDF5's locks (snakemake keeps one writer);
+        # the workflows the tests start run without this setting (_snakemake_command).
         os.environ["HDF5_USE_FILE_LOCKING"] = "FALSE"
     yield session
     session.stop()

@@ -19,7 +19,7 @@ import pytest
 import torch
 import yaml
 from background import Workspace, prepared
-from conftest import copy_project, snakemake, snakemake_in_background
+from conftest import copy_project, snakemake, snakemake_in_background, workflow_environment
 
 pytestmark = pytest.mark.slow
 
@@ -102,9 +102,8 @@ def job_processes(project: Path, script: str) -> list[int]:
 
 
 def start(project: Path, *args: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(project / "src"), PYTHONDONTWRITEBYTECODE="1")
     return subprocess.Popen(
-        [sys.executable, "-m", "snakemake", *args], cwd=project, env=env, start_new_session=True,
+        [sys.executable, "-m", "snakemake", *args], cwd=project, env=workflow_environment(project), start_new_session=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 

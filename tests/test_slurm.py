@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from background import Workspace, prepared
-from conftest import REPO, SMALL_STUDY, copy_project
+from conftest import REPO, SMALL_STUDY, copy_project, workflow_environment
 from results_equality import assert_same_results, result_files
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
@@ -78,7 +78,7 @@ def _snakemake_command(*args: str) -> list[str]:
 
 
 def _environment(project: Path) -> dict[str, str]:
-    environment = dict(os.environ, PYTHONPATH=str(project / "src"), PYTHONDONTWRITEBYTECODE="1")
+    environment = workflow_environment(project)
     environment.update(SBATCH_PARTITION=PARTITION, SBATCH_ACCOUNT=ACCOUNT)
     environment.pop("SNAKEMAKE_PROFILE", None)
     return environment
