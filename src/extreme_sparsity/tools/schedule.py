@@ -211,7 +211,7 @@ def table(
     for count in cores:
         in_run = slowed(seconds, count, scheduler_share)
         run = simulate(jobs, in_run, count)
-        packing = max(sum(in_run.values()) / count, critical_path(jobs, in_run)[0])
+        packing = max(total / count, length) * (1.0 + scheduler_share / count)  # every job slowed alike
         row = f"{count:>6} {run.wall / 60:>8.1f} m {packing / 60:>8.1f} m {run.utilisation:>6.0%}"
         if floor:
             row += f" {floor(count) / 60:>8.1f} m {run.wall / floor(count):>11.1f}"
