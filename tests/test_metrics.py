@@ -7,7 +7,7 @@ import pytest
 import torch
 from defaults import bottleneck_settings, correlation_settings, mask_settings, model_config, training_config
 
-from extreme_sparsity import task, training
+from extreme_sparsity import optimizers, task, training
 from extreme_sparsity.dataset import PairedDigits, load_splits
 from extreme_sparsity.metrics import bottleneck, correlation, metric_rows, weight_mask
 from extreme_sparsity.model import GlobalModel, build_model
@@ -266,13 +266,13 @@ def test_readouts_report_the_mean_test_cross_entropy_of_each_readout():
 def test_readout_lr_decays_by_gamma_each_epoch_and_none_keeps_todays_constant_lr(monkeypatch):
     problem = readout_problem()
     seen = []
-    step = torch.optim.Adadelta.step
+    step = optimizers.Adadelta.step
 
     def recording_step(self, *args, **kwargs):
         seen.append(self.param_groups[0]["lr"])
         return step(self, *args, **kwargs)
 
-    monkeypatch.setattr(torch.optim.Adadelta, "step", recording_step)
+    monkeypatch.setattr(optimizers.Adadelta, "step", recording_step)
 
     def retrain(lr_decay):
         seen.clear()

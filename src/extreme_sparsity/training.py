@@ -21,6 +21,7 @@ from .dataset import PairedDigits
 from .deep_r import DeepR
 from .errors import TrainingDiverged
 from .model import GlobalModel, ModelConfig, decide
+from .optimizers import SGD, Adadelta, Adam, FunctionalOptimizer
 from .plumbing.checkpoint import load_trusted, save_atomic
 from .seeding import derived_generators
 
@@ -143,7 +144,7 @@ def decayed_lr(lr: float, gamma: float | None, epoch: int) -> float:
     return lr if gamma is None else lr * gamma ** (epoch - 1)
 
 
-def _set_learning_rates(optimizer: torch.optim.Optimizer, deep_r: DeepR, config: TrainingConfig, epoch: int) -> None:
+def _set_learning_rates(optimizer: FunctionalOptimizer, deep_r: DeepR, config: TrainingConfig, epoch: int) -> None:
     # Set from the epoch number, not multiplied epoch after epoch: a resumed run needs no
     # scheduler state, and without decay nothing is touched.
     if config.lr_decay is not None:
@@ -152,20 +153,20 @@ def _set_learning_rates(optimizer: torch.optim.Optimizer, deep_r: DeepR, config:
     deep_r.lr = decayed_lr(config.deep_r_lr, config.deep_r_lr_decay, epoch)
 
 
-def _decayed_rates(optimizer: torch.optim.Optimizer, deep_r: DeepR, config: TrainingConfig) -> str:
+def _decayed_rates(optimizer: FunctionalOptimizer, deep_r: DeepR, config: TrainingConfig) -> str:
     """The epoch's learning rates for the log, when they decay."""
     if config.lr_decay is None and config.deep_r_lr_decay is None:
         return ""
     return f", lr {optimizer.param_groups[0]['lr']:.4g}, Deep-R lr {deep_r.lr:.4g}"
 
 
-def _subnetwork_optimizer(model: GlobalModel, config: TrainingConfig) -> torch.optim.Optimizer:
+def _subnetwork_optimizer(model: GlobalModel, config: TrainingConfig) -> FunctionalOptimizer:
     params = [p for name, p in model.named_parameters() if not name.startswith("sparse.")]
     if config.optimizer == "adadelta":
-        return torch.optim.Adadelta(params, lr=config.lr, rho=config.rho)
+        return Adadelta(params, lr=config.lr, rho=config.rho)
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, betas=config.betas)
-    return torch.optim.SGD(params, lr=config.lr)
+        return Adam(params, lr=config.lr, betas=config.betas)
+    return SGD(params, lr=config.lr)
 
 
 @torch.no_grad()
@@ -225,12 +226,12 @@ def training_parts(model_config: ModelConfig, config: TrainingConfig, device: to
     return model, optimizer, deep_r, generators
 
 
-def training_step(model: GlobalModel, optimizer: torch.optim.Optimizer, deep_r: DeepR, inputs: torch.Tensor, target: torch.Tensor):
+def training_step(model: GlobalModel, optimizer: FunctionalOptimizer, deep_r: DeepR, inputs: torch.Tensor, target: torch.Tensor):
     """One step on a batch: the decision's cross-entropy, back-propagated, then the sub-networks'
     optimiser and Deep-R. Returns (loss, chosen output)."""
     output, _ = decide(model(inputs), model.config.decision)
     loss = F.cross_entropy(output, target)
-    optimizer.zero_grad(set_to_none=True)
+    optimizer.zero_grad()
     model.sparse.phi.grad = None
     loss.backward()
     optimizer.step()

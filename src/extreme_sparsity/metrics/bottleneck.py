@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from ..dataset import PairedDigits
 from ..model import GlobalModel
+from ..optimizers import Adadelta
 from ..seeding import trial_seed
 from ..specialization import specialization_of_subnetworks
 from . import metric_rows
@@ -111,7 +112,7 @@ def retrain_readouts_together(
     weight, bias = torch.stack(weights).requires_grad_(True), torch.stack(biases).requires_grad_(True)
     orders = torch.stack(orders)  # (R, epochs, S)
     train_states = torch.stack([problem[0] for problem in problems])  # (R, S, 2, B)
-    optimizer = torch.optim.Adadelta([weight, bias], lr=settings.lr, rho=settings.rho)
+    optimizer = Adadelta([weight, bias], lr=settings.lr, rho=settings.rho)
 
     def logits(states: torch.Tensor) -> torch.Tensor:  # (R, S, n, k, class)
         return torch.einsum("rsnu,rnkcu->rsnkc", states, weight) + bias[:, None]
@@ -128,7 +129,7 @@ def retrain_readouts_together(
         for start in range(0, n_train, settings.batch_size):
             batch = orders[:, epoch, start : start + settings.batch_size]  # (R, batch)
             loss = loss_per_readout(logits(train_states[rows, batch]), train_digits[batch]).sum()
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
     with torch.no_grad():

@@ -15,6 +15,7 @@ from torch.func import functional_call, vmap
 
 from ..dataset import PairedDigits
 from ..model import GlobalModel, decide
+from ..optimizers import SGD
 from .masking import MaskLayout, WeightMaskSettings, initial_scores, mask_layout, share_per_subnetwork
 
 
@@ -153,7 +154,7 @@ def train_masks_together(requests: list[MaskRequest], train: PairedDigits, test:
         raise ValueError(f"masks trained together need models of one configuration, got {[r.model.config for r in rows]}")
     batch = _MaskedBatch(rows, {"train": train, "test": test})
     scores = torch.stack([row.scores for row in rows]).requires_grad_(True)
-    optimizer = torch.optim.SGD([scores], lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
+    optimizer = SGD([scores], lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
     kept_train, decision = _kept(rows, scores.shape[1], "q_train"), rows[0].model.config.decision
     labels = torch.stack([train.digits[:, row.digit] for row in rows])  # (R, S)
     for epoch in range(settings.epochs):
@@ -163,7 +164,7 @@ def train_masks_together(requests: list[MaskRequest], train: PairedDigits, test:
             readouts = batch.readouts(_hard_masks(scores, kept_train), "train", chosen)
             output, _ = decide(readouts.flatten(0, 1), decision)
             loss = F.cross_entropy(output, labels.gather(1, chosen).flatten(), reduction="none")
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.view(len(rows), -1).mean(1).sum().backward()
             optimizer.step()
     scores = scores.detach()

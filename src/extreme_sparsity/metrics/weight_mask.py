@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from ..dataset import PairedDigits
 from ..model import GlobalModel, build_model, decide
+from ..optimizers import SGD
 from ..seeding import trial_seed
 from . import accuracy_rows, metric_rows
 from .mask_engine import MaskRequest, MaskResult, train_masks_together
@@ -55,7 +56,7 @@ def train_scores(
 ) -> torch.Tensor:
     """Train the scores of a mask so that the masked network names ``digit`` k of each pair."""
     scores = initial_scores(model, layout, settings.score_init, generator).requires_grad_(True)
-    optimizer = torch.optim.SGD([scores], lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
+    optimizer = SGD([scores], lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
     q_train = settings.q_train or settings.q
     labels = data.digits[:, digit]
     for _ in range(settings.epochs):
@@ -64,7 +65,7 @@ def train_scores(
             batch = order[start : start + settings.batch_size]
             output, _ = decide(masked_readouts(model, layout, top_mask(scores, q_train), data.inputs[batch]), model.config.decision)
             loss = F.cross_entropy(output, labels[batch])
-            optimizer.zero_grad(set_to_none=True)
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
     return scores.detach()
