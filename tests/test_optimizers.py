@@ -22,19 +22,21 @@ PAIRS = [
     (optimizers.SGD, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4}),
 ]
 IDS = [f"{ours.__name__}-{i}" for i, (ours, _, _) in enumerate(PAIRS)]
+# On a GPU both pick torch's default kernels for the device (foreach); checked where there is one.
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
-def _parameters(seed: int) -> list[torch.Tensor]:
+def _parameters(seed: int, device: str = "cpu") -> list[torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     shapes = [(7, 5), (5,), (3, 2, 4)]
-    return [torch.randn(*shape, generator=generator).requires_grad_(True) for shape in shapes]
+    return [torch.randn(*shape, generator=generator).to(device).requires_grad_(True) for shape in shapes]
 
 
 def _gradients(step: int, parameters: list[torch.Tensor]) -> list[torch.Tensor | None]:
     """Fixed gradients of step ``step``; the last parameter has none on odd steps (a parameter
     that took no part in a batch keeps its state untouched)."""
     generator = torch.Generator().manual_seed(1000 + step)
-    gradients = [torch.randn(p.shape, generator=generator) for p in parameters]
+    gradients = [torch.randn(p.shape, generator=generator).to(p.device) for p in parameters]
     return gradients[:-1] + [None] if step % 2 else gradients
 
 
@@ -48,13 +50,14 @@ def _run(optimizer, parameters, steps: range, learning_rates=None) -> None:
         optimizer.step()
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(("ours", "theirs", "settings"), PAIRS, ids=IDS)
-def test_each_step_equals_torch_optim_bit_for_bit(ours, theirs, settings):
-    mine, reference = _parameters(0), _parameters(0)
+def test_each_step_equals_torch_optim_bit_for_bit(ours, theirs, settings, device):
+    mine, reference = _parameters(0, device), _parameters(0, device)
     rates = [settings["lr"] * 0.9**step for step in range(12)]  # a decayed lr, set between steps
     _run(ours(mine, **settings), mine, range(12), rates)
     _run(theirs(reference, **settings), reference, range(12), rates)
-    assert not torch.equal(mine[0], _parameters(0)[0]), "the parameters did not move"
+    assert not torch.equal(mine[0], _parameters(0, device)[0]), "the parameters did not move"
     for a, b in zip(mine, reference):
         assert torch.equal(a, b)
 

@@ -4,9 +4,10 @@ Constructing any ``torch.optim.Optimizer`` imports ``torch._dynamo`` (0.7 s on a
 Xeon), which every job that trains weights, masks or readouts would pay once: 410 of the default
 study's 522 jobs. These classes keep the per-parameter state themselves and call
 ``torch.optim.adadelta.adadelta``, ``torch.optim.adam.adam`` and ``torch.optim.sgd.sgd``, the
-functions torch.optim's ``step`` calls, with the same arguments; so each step is torch.optim's
-arithmetic bit for bit, on the CPU and on a GPU (tests/test_optimizers.py). Their ``state_dict``
-has torch.optim's layout, so a resume file written by either loads into the other.
+functions torch.optim's ``step`` calls, with the same arguments (on a GPU, torch's default kernels
+for the device, as torch.optim picks them); so each step is torch.optim's arithmetic bit for bit
+(tests/test_optimizers.py). Their ``state_dict`` has torch.optim's layout, so a resume file
+written by either loads into the other.
 """
 
 from __future__ import annotations
