@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 import yaml
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from .. import dataset, mnist, training
 from ..metrics import bottleneck, correlation, weight_mask
@@ -53,28 +54,34 @@ def peak_matmul_rate(size: int = 2048, repeats: int = 10) -> float:
     return 2 * size**3 / best
 
 
-def training_throughput(
-    config: ModelConfig, training_config: TrainingConfig, train: dataset.PairedDigits, batch_size: int,
-    batches: int = 40, repeats: int = 5,
-) -> tuple[float, float]:
-    """Samples per second of training's own step (training.training_step: the sub-networks'
-    optimiser and Deep-R as the study configures them) and its useful FLOP rate as a fraction of
-    the peak matmul rate, both the median over ``repeats`` windows of ``batches``.
-
-    The peak is measured again right before each window: on a shared machine the clock and the
-    neighbours change from one second to the next, and only a ratio of adjacent measurements is fair.
-    """
+def training_steps(config: ModelConfig, training_config: TrainingConfig, train: dataset.PairedDigits, batch_size: int):
+    """Training's own step (training.training_step: the sub-networks' optimiser and Deep-R as the
+    study configures them) on numbered batches of ``train``: (step(number), optimizer, deep_r)."""
     model, optimizer, deep_r, _ = training.training_parts(config, training_config)
     by_subnetwork = train.inputs.transpose(0, 1)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
-    flops = training_flops_per_sample(config, batch_size=batch_size)
-    warmup = 10
 
     def step(number: int) -> None:
         chosen = order[(number * batch_size) % (len(train) - batch_size) :][:batch_size]
         inputs = torch.index_select(by_subnetwork, 1, chosen).transpose(0, 1)
         training.training_step(model, optimizer, deep_r, inputs, train.target[chosen])
 
+    return step, optimizer, deep_r
+
+
+def training_throughput(
+    config: ModelConfig, training_config: TrainingConfig, train: dataset.PairedDigits, batch_size: int,
+    batches: int = 40, repeats: int = 5,
+) -> tuple[float, float]:
+    """Samples per second of training's own step and its useful FLOP rate as a fraction of the
+    peak matmul rate, both the median over ``repeats`` windows of ``batches``.
+
+    The peak is measured again right before each window: on a shared machine the clock and the
+    neighbours change from one second to the next, and only a ratio of adjacent measurements is fair.
+    """
+    step, _, _ = training_steps(config, training_config, train, batch_size)
+    flops = training_flops_per_sample(config, batch_size=batch_size)
+    warmup = 10
     for number in range(warmup):
         step(number)
     rates, fractions = [], []
@@ -86,6 +93,64 @@ def training_throughput(
         rates.append(batches * batch_size / (time.perf_counter() - start))
         fractions.append(rates[-1] * flops / peak)
     return statistics.median(rates), statistics.median(fractions)
+
+
+MATRIX_PRODUCTS = frozenset(
+    {torch.ops.aten.mm.default, torch.ops.aten.addmm.default, torch.ops.aten.bmm.default, torch.ops.aten.baddbmm.default}
+)
+
+
+class MatrixProductTimer(TorchDispatchMode):
+    """Inside ``with``, times every matrix product torch runs, forward and backward, as it runs:
+    ``seconds`` in all and ``calls``. Everything else runs untimed (but slower, through Python)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds, self.calls = 0.0, 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func not in MATRIX_PRODUCTS:
+            return func(*args, **(kwargs or {}))
+        start = time.perf_counter()
+        result = func(*args, **(kwargs or {}))
+        self.seconds += time.perf_counter() - start
+        self.calls += 1
+        return result
+
+
+def training_step_parts(
+    config: ModelConfig, training_config: TrainingConfig, train: dataset.PairedDigits, batch_size: int,
+    steps: int = 100, repeats: int = 3,
+) -> dict[str, float]:
+    """Seconds of one training step and of its parts, each the median of ``repeats`` windows of
+    ``steps``: ``products``, its matrix products timed one by one as they run; ``optimizer`` and
+    ``deep_r``, the sub-networks' optimiser step and Deep-R's step, each timed alone on the
+    gradients of the last step; ``rest``, what they leave of the step (the element-wise work of
+    the forward and backward passes, autograd's bookkeeping, Python)."""
+    step, optimizer, deep_r = training_steps(config, training_config, train, batch_size)
+    for number in range(10):
+        step(number)
+
+    def per_step(function) -> float:
+        windows = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for number in range(steps):
+                function(number)
+            windows.append((time.perf_counter() - start) / steps)
+        return statistics.median(windows)
+
+    def products(number: int) -> float:
+        with MatrixProductTimer() as timer:
+            step(number)
+        return timer.seconds
+
+    whole = per_step(step)
+    product_seconds = statistics.median(products(number) for number in range(steps))
+    optimizer_step = per_step(lambda _: optimizer.step())
+    deep_r_step = per_step(lambda _: deep_r.step())
+    parts = {"products": product_seconds, "optimizer": optimizer_step, "deep_r": deep_r_step}
+    return {"step": whole, **parts, "rest": whole - sum(parts.values())}
 
 
 def timed(function, *args) -> tuple[object, float]:
@@ -308,6 +373,16 @@ def main(argv: list[str] | None = None) -> None:
                 f"({len(train) / rate:.2f} s per epoch of {len(train)}); useful {rate * flops / 1e9:.1f} "
                 f"GFLOP/s = {fraction:.1%} of the peak measured beside it ({sparse_only:.1%} counting only the active W_sparse)"
             )
+        parts = training_step_parts(default_plain, default_training, train, batch)
+        step_flops = training_flops_per_sample(default_plain, batch_size=batch) * batch
+        peak_now = peak_matmul_rate(repeats=3)
+        say(
+            f"a training step (plain, p=0.01, batch {batch}): {parts['step'] * 1e3:.2f} ms = matrix products "
+            f"{parts['products'] * 1e3:.2f} ms ({parts['products'] / parts['step']:.0%}; the step's useful FLOPs in their time "
+            f"= {step_flops / parts['products'] / peak_now:.0%} of the peak) + optimiser step {parts['optimizer'] * 1e3:.2f} "
+            f"+ Deep-R step {parts['deep_r'] * 1e3:.2f} + the rest (element-wise work of the forward and backward passes, "
+            f"autograd, Python) {parts['rest'] * 1e3:.2f}; the products at the peak would take {step_flops / peak_now * 1e3:.2f} ms"
+        )
         if (os.cpu_count() or 1) >= 2:
             for sparse_input in ("through_recurrent", "direct"):
                 pair = side_by_side(data_path, args.config, sparse_input)
