@@ -122,11 +122,12 @@ def training_step_parts(
     config: ModelConfig, training_config: TrainingConfig, train: dataset.PairedDigits, batch_size: int,
     steps: int = 100, repeats: int = 3,
 ) -> dict[str, float]:
-    """Seconds of one training step and of its parts, each the median of ``repeats`` windows of
-    ``steps``: ``products``, its matrix products timed one by one as they run; ``optimizer`` and
-    ``deep_r``, the sub-networks' optimiser step and Deep-R's step, each timed alone on the
-    gradients of the last step; ``rest``, what they leave of the step (the element-wise work of
-    the forward and backward passes, autograd's bookkeeping, Python)."""
+    """Seconds of one training step (``step``, the median of ``repeats`` windows of ``steps``) and
+    of its parts: ``products``, its matrix products timed one by one as they run (the median over
+    ``steps`` steps); ``optimizer`` and ``deep_r``, the sub-networks' optimiser step and Deep-R's
+    step, each timed alone on the gradients of the last step as ``step`` is; ``rest``, what they
+    leave of the step (the element-wise work of the forward and backward passes, autograd's
+    bookkeeping, Python)."""
     step, optimizer, deep_r = training_steps(config, training_config, train, batch_size)
     for number in range(10):
         step(number)
